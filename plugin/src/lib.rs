@@ -1,0 +1,235 @@
+//! Auralis: a generative ambient music engine, as a CLAP and VST3 instrument.
+//!
+//! This file is glue: the [`Plugin`] implementation wires the parameters, the engine thread and
+//! the realtime output together and exports the plugin formats. The data flows through the
+//! modules in this order: `params` → `engine` (thread) → `realtime` (audio thread).
+
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod params;
+pub mod realtime;
+mod state;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use nice_plug::prelude::*;
+
+use crate::engine::{EngineConfig, EngineHandle};
+use crate::params::{AuralisParams, SharedParams};
+use crate::realtime::denormals::DenormalGuard;
+use crate::realtime::{AudioOutput, Telemetry, TransportProducer, TransportSnapshot, WaitPolicy};
+
+/// Audio ring length in seconds. The engine keeps it 30 ms ahead in realtime mode; the rest is
+/// headroom for offline bounces, which keep it full.
+const RING_S: f32 = 0.25;
+
+/// The plugin instance.
+pub struct Auralis {
+    /// Parameters, shared with the engine thread (and later the editor).
+    params: SharedParams,
+    /// Counters shared by the audio thread, the engine and status reporting.
+    telemetry: Arc<Telemetry>,
+    /// Everything that exists only while active.
+    active: Option<Active>,
+}
+
+/// The parts of an active instance.
+struct Active {
+    /// The engine thread. Declared before `output` so it stops before the ring's reader goes.
+    engine: EngineHandle,
+    /// The audio thread's end of the audio ring.
+    output: AudioOutput,
+    /// The audio thread's end of the transport ring.
+    transport: TransportProducer,
+}
+
+impl Default for Auralis {
+    fn default() -> Self {
+        Self {
+            params: Arc::new(AuralisParams::default()),
+            telemetry: Arc::new(Telemetry::default()),
+            active: None,
+        }
+    }
+}
+
+impl Auralis {
+    /// Counters of this instance: underruns, frames played and rendered.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    fn start_engine(&mut self, buffer_config: &BufferConfig) -> std::io::Result<Active> {
+        let sample_rate = buffer_config.sample_rate;
+        let policy = match buffer_config.process_mode {
+            ProcessMode::Offline => WaitPolicy::Offline,
+            ProcessMode::Realtime | ProcessMode::Buffered => WaitPolicy::Realtime,
+        };
+        let max_block = buffer_config.max_buffer_size as usize;
+        let capacity = ((RING_S * sample_rate) as usize).max(4 * max_block);
+        let (producer, consumer) = realtime::audio_ring(capacity);
+        let (transport_tx, transport_rx) = realtime::transport_ring();
+        let engine = EngineHandle::spawn(
+            EngineConfig {
+                sample_rate,
+                policy,
+            },
+            Box::new(self.params.clone()),
+            producer,
+            transport_rx,
+            self.telemetry.clone(),
+        )?;
+        Ok(Active {
+            engine,
+            output: AudioOutput::new(consumer, self.telemetry.clone(), policy, sample_rate),
+            transport: transport_tx,
+        })
+    }
+
+    fn stop_engine(&mut self) {
+        if let Some(active) = self.active.take() {
+            active.engine.stop();
+        }
+    }
+}
+
+impl Plugin for Auralis {
+    const NAME: &'static str = "Auralis";
+    const VENDOR: &'static str = "Auralis";
+    const URL: &'static str = "https://example.invalid/auralis";
+    const EMAIL: &'static str = "hello@example.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: NonZeroU32::new(2),
+        aux_input_ports: &[],
+        aux_output_ports: &[],
+        names: PortNames::const_default(),
+    }];
+
+    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = false;
+
+    type Editor = ();
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        state::sanitize(state);
+    }
+
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        // Hosts may activate again without deactivating (a state load, a new sample rate).
+        self.stop_engine();
+        match self.start_engine(buffer_config) {
+            Ok(active) => {
+                self.active = Some(active);
+                true
+            }
+            Err(err) => {
+                nice_error!("Auralis could not start its engine thread: {err}");
+                false
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        // Nothing to clear on the audio thread: the engine owns all musical state, and the
+        // output's fades are self-correcting.
+    }
+
+    fn deactivate(&mut self) {
+        self.stop_engine();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let _denormals = DenormalGuard::new();
+        // Notes are accepted so hosts route MIDI to the instrument; the music is generated, so
+        // they are drained and not played.
+        while context.next_event().is_some() {}
+
+        let channels = buffer.as_slice();
+        let Some(active) = self.active.as_mut() else {
+            for channel in channels.iter_mut() {
+                channel.fill(0.0);
+            }
+            return ProcessStatus::KeepAlive;
+        };
+
+        let transport = context.transport();
+        active.transport.publish(TransportSnapshot::new(
+            transport.playing,
+            transport.tempo,
+            transport.pos_beats(),
+            self.telemetry.frames_played(),
+        ));
+
+        let [left, right, ..] = channels else {
+            for channel in channels.iter_mut() {
+                channel.fill(0.0);
+            }
+            return ProcessStatus::KeepAlive;
+        };
+        active.output.fill(left, right);
+
+        let frames = left.len().min(right.len());
+        let gain = &self.params.gain_db.smoothed;
+        for i in 0..frames {
+            let g = util::db_to_gain(gain.next());
+            left[i] = safe_sample(left[i] * g);
+            right[i] = safe_sample(right[i] * g);
+        }
+        ProcessStatus::KeepAlive
+    }
+}
+
+/// The last line of defence before the host: no NaN, no infinity, nothing beyond full scale.
+#[inline]
+fn safe_sample(sample: f32) -> f32 {
+    if sample.is_finite() {
+        sample.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+impl ClapPlugin for Auralis {
+    const CLAP_ID: &'static str = "audio.auralis.generative";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Endlessly evolving generative ambient music");
+    const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::Instrument,
+        ClapFeature::Synthesizer,
+        ClapFeature::Stereo,
+        ClapFeature::Custom("auralis:ambient"),
+    ];
+}
+
+impl Vst3Plugin for Auralis {
+    /// Stable forever: hosts identify the plugin in saved projects by this id.
+    const VST3_CLASS_ID: [u8; 16] = *b"AuralisAmbient01";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Instrument, Vst3SubCategory::Synth];
+}
+
+nice_export_clap!(Auralis);
+nice_export_vst3!(Auralis);

@@ -1,0 +1,340 @@
+//! The audio thread's read side: frames from the ring into the host's buffers, with a click-free
+//! fade on underrun and on recovery.
+//!
+//! On an underrun the last frame played is held and ramped linearly to zero over
+//! [`FADE_S`], so the waveform never jumps; the underrun is counted once, and playback resumes
+//! with a fade-in as soon as a whole block is queued again. In realtime mode the audio thread
+//! never sleeps: if the ring is short it may spin (no syscall: `Instant` reads the vDSO clock)
+//! for at most [`MAX_SPIN_FRACTION`] of the block's own duration, which lets hosts that call
+//! `process()` faster than real time in realtime mode (DawDreamer does) get gap-free audio while
+//! a real-time host loses at most that slice of its budget in a genuine underrun. In offline mode
+//! (a bounce) it sleeps until the engine delivers, up to [`OFFLINE_MAX_WAIT`] per block, so a
+//! bounce is complete and deterministic yet a dead engine cannot hang the host.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::ring::{Frame, FrameConsumer};
+use super::telemetry::Telemetry;
+
+/// Length of the fade-out on underrun and the fade-in on recovery, in seconds. Short enough to
+/// lose little audio, long enough to be inaudible as a click.
+pub const FADE_S: f32 = 0.004;
+/// In realtime mode, the longest the audio thread spins for missing frames, as a fraction of the
+/// block's duration.
+pub const MAX_SPIN_FRACTION: f64 = 0.5;
+/// In offline mode, the longest the audio thread waits for the engine per block.
+pub const OFFLINE_MAX_WAIT: Duration = Duration::from_secs(2);
+/// Sleep between checks of the ring while waiting in offline mode.
+const OFFLINE_POLL: Duration = Duration::from_micros(50);
+
+/// How `fill` behaves when the ring holds less than a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitPolicy {
+    /// Realtime host: never block; spin briefly (bounded), then fade.
+    Realtime,
+    /// Offline bounce: wait for the engine (bounded), then fade.
+    Offline,
+}
+
+/// What one `fill` call produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillOutcome {
+    /// Every frame came from the engine.
+    Complete,
+    /// The ring ran dry: this many trailing frames are fade-out or silence.
+    Underrun {
+        /// Frames not delivered by the engine.
+        missing_frames: usize,
+    },
+}
+
+/// Reads the audio ring on the audio thread. Built in `activate`, dropped in `deactivate`,
+/// never allocates or drops anything in between.
+pub struct AudioOutput {
+    /// The ring the engine fills.
+    consumer: FrameConsumer,
+    /// Counters shared with the engine and status. Only read and incremented here; the `Arc` is
+    /// dropped with the output, on the host's main thread.
+    telemetry: Arc<Telemetry>,
+    /// Whether to spin or sleep for missing frames.
+    policy: WaitPolicy,
+    /// Frames per second, for the spin budget.
+    sample_rate: f32,
+    /// Per-frame increment of the fade ramps.
+    fade_step: f32,
+    /// Gain of the fade-in after a recovery, 0..=1; 1 while healthy.
+    fade_in_gain: f32,
+    /// Gain of the held frame during a fade-out, 1..=0.
+    fade_out_gain: f32,
+    /// The last frame handed to the host, held and faded during an underrun.
+    last_frame: Frame,
+    /// Set from the first missing frame until a whole block is queued again.
+    dry: bool,
+}
+
+impl AudioOutput {
+    /// Wraps the consumer end of the audio ring.
+    pub fn new(
+        consumer: FrameConsumer,
+        telemetry: Arc<Telemetry>,
+        policy: WaitPolicy,
+        sample_rate: f32,
+    ) -> Self {
+        let sample_rate = if sample_rate.is_finite() && sample_rate > 0.0 {
+            sample_rate
+        } else {
+            48_000.0
+        };
+        let fade_frames = (FADE_S * sample_rate).max(1.0);
+        Self {
+            consumer,
+            telemetry,
+            policy,
+            sample_rate,
+            fade_step: 1.0 / fade_frames,
+            // Start as if recovering, so the very first block fades in from silence.
+            fade_in_gain: 0.0,
+            fade_out_gain: 0.0,
+            last_frame: [0.0; 2],
+            dry: true,
+        }
+    }
+
+    /// Frames currently queued in the ring.
+    pub fn queued_frames(&self) -> usize {
+        self.consumer.queued_frames()
+    }
+
+    /// Fills `left` and `right` (equal lengths; extra frames of the longer one are left alone)
+    /// with engine audio. Wait-free in realtime mode apart from the bounded spin.
+    pub fn fill(&mut self, left: &mut [f32], right: &mut [f32]) -> FillOutcome {
+        let frames = left.len().min(right.len());
+        let (left, right) = (&mut left[..frames], &mut right[..frames]);
+        if frames == 0 {
+            return FillOutcome::Complete;
+        }
+
+        if self.consumer.queued_frames() < frames {
+            self.wait_for(frames);
+        }
+        // After an underrun, resume only with a whole block so recovery is one clean fade-in
+        // rather than a stutter of partial blocks.
+        let available = self.consumer.queued_frames();
+        let got = if self.dry && available < frames {
+            0
+        } else {
+            self.consumer.pop_into(left, right)
+        };
+
+        if got > 0 {
+            if self.dry {
+                self.dry = false;
+            }
+            if self.fade_in_gain < 1.0 {
+                self.apply_fade_in(&mut left[..got], &mut right[..got]);
+            }
+            self.last_frame = [left[got - 1], right[got - 1]];
+            self.fade_out_gain = 1.0;
+        }
+
+        if got == frames {
+            self.telemetry.add_frames_played(frames);
+            return FillOutcome::Complete;
+        }
+
+        if !self.dry {
+            self.dry = true;
+            self.telemetry.count_underrun();
+        }
+        self.fade_in_gain = 0.0;
+        for (l, r) in left[got..].iter_mut().zip(right[got..].iter_mut()) {
+            self.fade_out_gain = (self.fade_out_gain - self.fade_step).max(0.0);
+            *l = self.last_frame[0] * self.fade_out_gain;
+            *r = self.last_frame[1] * self.fade_out_gain;
+        }
+        if self.fade_out_gain == 0.0 {
+            self.last_frame = [0.0; 2];
+        }
+        self.telemetry.add_frames_played(frames);
+        FillOutcome::Underrun {
+            missing_frames: frames - got,
+        }
+    }
+
+    fn apply_fade_in(&mut self, left: &mut [f32], right: &mut [f32]) {
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            self.fade_in_gain = (self.fade_in_gain + self.fade_step).min(1.0);
+            *l *= self.fade_in_gain;
+            *r *= self.fade_in_gain;
+        }
+    }
+
+    /// Gives the engine a bounded chance to deliver `frames`.
+    fn wait_for(&self, frames: usize) {
+        match self.policy {
+            WaitPolicy::Realtime => {
+                // Spinning for a stopped engine would only burn the host's budget.
+                if !self.telemetry.engine_running() {
+                    return;
+                }
+                let budget_s = frames as f64 / self.sample_rate as f64 * MAX_SPIN_FRACTION;
+                let budget = Duration::from_secs_f64(budget_s);
+                let start = Instant::now();
+                while self.consumer.queued_frames() < frames && start.elapsed() < budget {
+                    std::hint::spin_loop();
+                }
+            }
+            WaitPolicy::Offline => {
+                let start = Instant::now();
+                while self.consumer.queued_frames() < frames
+                    && self.telemetry.engine_running()
+                    && start.elapsed() < OFFLINE_MAX_WAIT
+                {
+                    std::thread::sleep(OFFLINE_POLL);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::realtime::ring::audio_ring;
+
+    const SR: f32 = 48_000.0;
+
+    fn output(capacity: usize) -> (crate::realtime::FrameProducer, AudioOutput, Arc<Telemetry>) {
+        let (tx, rx) = audio_ring(capacity);
+        let telemetry = Arc::new(Telemetry::default());
+        let out = AudioOutput::new(rx, telemetry.clone(), WaitPolicy::Realtime, SR);
+        (tx, out, telemetry)
+    }
+
+    fn constant(value: f32, frames: usize) -> Vec<Frame> {
+        vec![[value, -value]; frames]
+    }
+
+    /// Largest absolute difference between neighbouring samples.
+    fn max_step(samples: &[f32]) -> f32 {
+        samples
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn underrun_fades_out_counts_once_and_recovers_with_a_fade_in() {
+        let (mut tx, mut out, telemetry) = output(4096);
+        let block = 128;
+        let mut played = Vec::new();
+        let mut left = vec![0.0; block];
+        let mut right = vec![0.0; block];
+        tx.push_frames(&constant(0.5, block * 4));
+
+        nice_assert_no_alloc::assert_no_alloc(|| {
+            for _ in 0..4 {
+                assert_eq!(out.fill(&mut left, &mut right), FillOutcome::Complete);
+            }
+        });
+        // The stream restarts from a fade-in, so collect only after it settled.
+        for _ in 0..6 {
+            let outcome = nice_assert_no_alloc::assert_no_alloc(|| out.fill(&mut left, &mut right));
+            assert!(matches!(outcome, FillOutcome::Underrun { .. }));
+            played.extend_from_slice(&left);
+        }
+        assert_eq!(telemetry.underruns(), 1, "one dry spell is one underrun");
+        let fade_frames = (FADE_S * SR) as usize;
+        assert!(
+            played[..fade_frames / 2].iter().all(|&s| s > 0.0),
+            "fades, not cuts"
+        );
+        assert!(
+            played[fade_frames + 2..].iter().all(|&s| s == 0.0),
+            "then silence"
+        );
+        assert!(max_step(&played) < 0.01, "no click: {}", max_step(&played));
+
+        tx.push_frames(&constant(0.5, block * 4));
+        let mut resumed = Vec::new();
+        for _ in 0..4 {
+            assert_eq!(out.fill(&mut left, &mut right), FillOutcome::Complete);
+            resumed.extend_from_slice(&left);
+        }
+        assert!(max_step(&resumed) < 0.01, "recovery fades in");
+        assert_eq!(*resumed.last().unwrap(), 0.5, "and reaches full level");
+        assert_eq!(telemetry.underruns(), 1);
+        assert_eq!(telemetry.frames_played(), 14 * block as u64);
+    }
+
+    #[test]
+    fn a_partial_block_plays_what_there_is_then_fades() {
+        let (mut tx, mut out, telemetry) = output(4096);
+        let mut left = vec![0.0; 256];
+        let mut right = vec![0.0; 256];
+        tx.push_frames(&constant(0.25, 256 + 100));
+        out.fill(&mut left, &mut right);
+        let outcome = out.fill(&mut left, &mut right);
+        assert_eq!(
+            outcome,
+            FillOutcome::Underrun {
+                missing_frames: 156
+            }
+        );
+        assert!(left[..100].iter().all(|&s| s == 0.25));
+        assert!(right[..100].iter().all(|&s| s == -0.25));
+        assert!(max_step(&left) < 0.01);
+        assert_eq!(telemetry.underruns(), 1);
+    }
+
+    #[test]
+    fn an_empty_ring_at_start_is_silence_not_garbage() {
+        let (_tx, mut out, telemetry) = output(1024);
+        let mut left = vec![1.0; 64];
+        let mut right = vec![1.0; 64];
+        out.fill(&mut left, &mut right);
+        assert!(left.iter().chain(right.iter()).all(|&s| s == 0.0));
+        // Never having played is not an underrun.
+        assert_eq!(telemetry.underruns(), 0);
+    }
+
+    #[test]
+    fn offline_waits_for_a_slow_engine() {
+        let (mut tx, rx) = audio_ring(8192);
+        let telemetry = Arc::new(Telemetry::default());
+        telemetry.set_engine_running(true);
+        let mut out = AudioOutput::new(rx, telemetry.clone(), WaitPolicy::Offline, SR);
+        let producer = std::thread::spawn(move || {
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(2));
+                tx.push_frames(&constant(0.1, 64));
+            }
+        });
+        let mut left = vec![0.0; 1024];
+        let mut right = vec![0.0; 1024];
+        assert_eq!(out.fill(&mut left, &mut right), FillOutcome::Complete);
+        producer.join().unwrap();
+        assert_eq!(telemetry.underruns(), 0);
+    }
+
+    #[test]
+    fn realtime_spins_briefly_for_a_faster_than_realtime_host() {
+        let (mut tx, rx) = audio_ring(8192);
+        let telemetry = Arc::new(Telemetry::default());
+        telemetry.set_engine_running(true);
+        let mut out = AudioOutput::new(rx, telemetry.clone(), WaitPolicy::Realtime, SR);
+        // 2048 frames at 48 kHz is 42 ms, so the spin budget is 21 ms; the engine needs ~1 ms.
+        tx.push_frames(&constant(0.1, 2048));
+        let mut left = vec![0.0; 2048];
+        let mut right = vec![0.0; 2048];
+        out.fill(&mut left, &mut right);
+        let producer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1));
+            tx.push_frames(&constant(0.1, 2048));
+        });
+        assert_eq!(out.fill(&mut left, &mut right), FillOutcome::Complete);
+        producer.join().unwrap();
+        assert_eq!(telemetry.underruns(), 0);
+    }
+}

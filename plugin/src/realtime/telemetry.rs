@@ -1,0 +1,64 @@
+//! Counters and flags shared by the audio thread, the engine thread and whoever reports status.
+//!
+//! Plain atomics with relaxed ordering: each value is independent and only ever read for display
+//! or tests, so no ordering between them is needed.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// What happened, counted where it happened. Owned in an `Arc` by the plugin; the audio thread
+/// only ever sees a shared reference.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    /// Times the audio ring ran dry while playing. Written by the audio thread.
+    underruns: AtomicU64,
+    /// Frames handed to the host, including faded and silent ones. Written by the audio thread.
+    frames_played: AtomicU64,
+    /// Frames the engine has pushed into the ring. Written by the engine thread.
+    frames_rendered: AtomicU64,
+    /// Set while the engine thread runs its loop. Written by the engine thread.
+    engine_running: AtomicBool,
+}
+
+impl Telemetry {
+    /// Underruns since the instance was created.
+    pub fn underruns(&self) -> u64 {
+        self.underruns.load(Ordering::Relaxed)
+    }
+
+    /// Counts one underrun.
+    pub fn count_underrun(&self) {
+        self.underruns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Frames played since the instance was created.
+    pub fn frames_played(&self) -> u64 {
+        self.frames_played.load(Ordering::Relaxed)
+    }
+
+    /// Adds played frames.
+    pub fn add_frames_played(&self, frames: usize) {
+        self.frames_played
+            .fetch_add(frames as u64, Ordering::Relaxed);
+    }
+
+    /// Frames the engine has rendered since the instance was created.
+    pub fn frames_rendered(&self) -> u64 {
+        self.frames_rendered.load(Ordering::Relaxed)
+    }
+
+    /// Adds rendered frames.
+    pub fn add_frames_rendered(&self, frames: usize) {
+        self.frames_rendered
+            .fetch_add(frames as u64, Ordering::Relaxed);
+    }
+
+    /// Whether the engine thread is running.
+    pub fn engine_running(&self) -> bool {
+        self.engine_running.load(Ordering::Relaxed)
+    }
+
+    /// Marks the engine thread as running or stopped.
+    pub fn set_engine_running(&self, running: bool) {
+        self.engine_running.store(running, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,39 @@
+//! `auralis`: the engine without a DAW.
+//!
+//! - `auralis run [nice-plug options]`: the plugin with an audio device (JACK, ALSA or the dummy
+//!   backend) and its window.
+//! - `auralis render --seconds S --out FILE.wav [musical flags]`: offline, deterministic, as fast
+//!   as the machine allows.
+
+mod cli;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    // `run` (or no subcommand) hands every remaining flag to nice-plug's own standalone parser.
+    if args.len() < 2 || args[1] == "run" {
+        let rest = std::iter::once(args[0].clone()).chain(args.into_iter().skip(2));
+        let ok = nice_plug::wrapper::standalone::nice_export_standalone_with_args::<auralis::Auralis, _>(rest);
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Run => unreachable!("handled above"),
+        cli::Command::Render(args) => render::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("auralis: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! What the project needs from outside Cargo: Debian packages and the Python hosts' venv.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::process::{run, run_in, target_dir, workspace_root};
+
+/// Debian packages the build and the tests need, each with the reason.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("pkg-config", "locating system libraries for -sys crates"),
+    ("libasound2-dev", "the standalone's ALSA backend"),
+    ("libjack-jackd2-dev", "the standalone's JACK backend"),
+    ("libx11-dev", "the plugin window (baseview)"),
+    ("libx11-xcb-dev", "the plugin window (baseview)"),
+    ("libxcb1-dev", "the plugin window (baseview)"),
+    ("libxcb-icccm4-dev", "the plugin window (baseview)"),
+    ("libxcb-dri2-0-dev", "the plugin window (baseview)"),
+    ("libxcursor-dev", "the plugin window (baseview)"),
+    ("libgl1-mesa-dev", "the plugin window's OpenGL context"),
+];
+
+/// Installs every Debian package and the Python venv.
+pub fn install_all() -> Result<()> {
+    install_debian_packages()?;
+    python_venv()?;
+    Ok(())
+}
+
+/// Installs the missing Debian packages with apt-get (as root), or explains what to install.
+pub fn install_debian_packages() -> Result<()> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !is_installed(name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        let reasons: Vec<String> = DEBIAN_PACKAGES
+            .iter()
+            .filter(|(n, _)| missing.contains(n))
+            .map(|(n, why)| format!("  {n}: {why}"))
+            .collect();
+        bail!(
+            "these Debian packages are missing and installing them needs root:\n{}\nrun: sudo \
+             apt-get install -y {}",
+            reasons.join("\n"),
+            missing.join(" ")
+        );
+    }
+    run("apt-get", &["update", "-q"])?;
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend(&missing);
+    run_in(
+        Command::new("apt-get")
+            .args(&args)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("apt-get install {}", missing.join(" ")),
+    )
+}
+
+fn is_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Creates (once) the venv with the VST3 hosts and returns its Python interpreter.
+pub fn python_venv() -> Result<PathBuf> {
+    let venv = target_dir().join("venv");
+    let python = venv.join("bin").join("python");
+    let requirements = workspace_root().join("tests/python/requirements.txt");
+    let stamp = venv.join(".requirements");
+    let wanted = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted) {
+        return Ok(python);
+    }
+    let system_python = ["python3", "python"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok())
+        .context("Python 3 is needed for the VST3 host tests: install python3 and python3-venv")?;
+    run(
+        system_python,
+        &["-m", "venv", venv.to_str().context("venv path")?],
+    )?;
+    let python_str = python.to_str().context("venv path")?;
+    run(
+        python_str,
+        &["-m", "pip", "install", "-q", "--upgrade", "pip"],
+    )?;
+    run(
+        python_str,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-r",
+            requirements.to_str().context("path")?,
+        ],
+    )?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}

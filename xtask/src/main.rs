@@ -1,0 +1,41 @@
+//! `cargo xtask …`: the project's tasks.
+//!
+//! - `bundle auralis [--release]`: build `target/bundled/Auralis.clap` and `Auralis.vst3`.
+//! - `demo`: the main job: install what is needed, build, and make music.
+//! - `test`: every check CI runs: formatting, lints, unit tests, the plugin in real hosts.
+//! - `deps`: install the system packages and the Python test environment only.
+
+mod deps;
+mod process;
+mod tasks;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("bundle") | Some("bundle-universal") => {
+            nice_plug_xtask::main_with_args("cargo xtask", std::env::args().skip(1))
+        }
+        Some("demo") => tasks::demo(&args[1..]),
+        Some("test") => tasks::test(&args[1..]),
+        Some("deps") => deps::install_all(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task>\n\n  demo                  build and play the default \
+                 patch (the main job)\n  test                  run every check and test (what \
+                 CI runs)\n  deps                  install system packages and the Python test \
+                 venv\n  bundle auralis [--release]   build Auralis.clap and Auralis.vst3 into \
+                 target/bundled"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Running commands with the workspace as the working directory, failing loudly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Cargo's target directory, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// Prints and runs `program args…` in the workspace root; an unsuccessful exit is an error.
+pub fn run(program: &str, args: &[&str]) -> Result<()> {
+    run_in(
+        Command::new(program).args(args),
+        &format!("{program} {}", args.join(" ")),
+    )
+}
+
+/// Runs a prepared command in the workspace root; an unsuccessful exit is an error.
+pub fn run_in(command: &mut Command, label: &str) -> Result<()> {
+    eprintln!("\n==> {label}");
+    let status = command
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("could not start `{label}`"))?;
+    if !status.success() {
+        bail!("`{label}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// The `cargo` that runs this xtask.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
