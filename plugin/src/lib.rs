@@ -10,6 +10,7 @@ pub mod engine;
 pub mod params;
 pub mod realtime;
 mod state;
+pub mod synth;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -19,11 +20,9 @@ use nice_plug::prelude::*;
 use crate::engine::{EngineConfig, EngineHandle};
 use crate::params::{AuralisParams, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
-use crate::realtime::{AudioOutput, Telemetry, TransportProducer, TransportSnapshot, WaitPolicy};
-
-/// Audio ring length in seconds. The engine keeps it 30 ms ahead in realtime mode; the rest is
-/// headroom for offline bounces, which keep it full.
-const RING_S: f32 = 0.25;
+use crate::realtime::{
+    AudioOutput, BlockRequest, RequestProducer, Telemetry, TransportSnapshot, WaitPolicy,
+};
 
 /// The plugin instance.
 pub struct Auralis {
@@ -41,8 +40,8 @@ struct Active {
     engine: EngineHandle,
     /// The audio thread's end of the audio ring.
     output: AudioOutput,
-    /// The audio thread's end of the transport ring.
-    transport: TransportProducer,
+    /// The audio thread's end of the request ring.
+    requests: RequestProducer,
 }
 
 impl Default for Auralis {
@@ -68,23 +67,25 @@ impl Auralis {
             ProcessMode::Realtime | ProcessMode::Buffered => WaitPolicy::Realtime,
         };
         let max_block = buffer_config.max_buffer_size as usize;
-        let capacity = ((RING_S * sample_rate) as usize).max(4 * max_block);
-        let (producer, consumer) = realtime::audio_ring(capacity);
-        let (transport_tx, transport_rx) = realtime::transport_ring();
+        let config = EngineConfig::for_host(sample_rate, policy, max_block);
+        let (producer, consumer) = realtime::audio_ring(config.ring_frames(max_block));
+        let (mut requests, requests_rx) = realtime::request_ring();
         let engine = EngineHandle::spawn(
-            EngineConfig {
-                sample_rate,
-                policy,
-            },
+            config,
             Box::new(self.params.clone()),
             producer,
-            transport_rx,
+            requests_rx,
             self.telemetry.clone(),
         )?;
+        if policy == WaitPolicy::Offline
+            && let Some(thread) = engine.thread()
+        {
+            requests.wake_after_requests(thread);
+        }
         Ok(Active {
             engine,
             output: AudioOutput::new(consumer, self.telemetry.clone(), policy, sample_rate),
-            transport: transport_tx,
+            requests,
         })
     }
 
@@ -173,23 +174,28 @@ impl Plugin for Auralis {
             return ProcessStatus::KeepAlive;
         };
 
-        let transport = context.transport();
-        active.transport.publish(TransportSnapshot::new(
-            transport.playing,
-            transport.tempo,
-            transport.pos_beats(),
-            self.telemetry.frames_played(),
-        ));
-
         let [left, right, ..] = channels else {
             for channel in channels.iter_mut() {
                 channel.fill(0.0);
             }
             return ProcessStatus::KeepAlive;
         };
+        let frames = left.len().min(right.len());
+
+        let transport = context.transport();
+        let at_frame = active.output.frames_consumed();
+        active.requests.publish(BlockRequest {
+            until_frame: at_frame + frames as u64,
+            settings: self.params.settings(),
+            transport: TransportSnapshot::new(
+                transport.playing,
+                transport.tempo,
+                transport.pos_beats(),
+                at_frame,
+            ),
+        });
         active.output.fill(left, right);
 
-        let frames = left.len().min(right.len());
         let gain = &self.params.gain_db.smoothed;
         for i in 0..frames {
             let g = util::db_to_gain(gain.next());

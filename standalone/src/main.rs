@@ -17,7 +17,10 @@ fn main() -> ExitCode {
     // `run` (or no subcommand) hands every remaining flag to nice-plug's own standalone parser.
     if args.len() < 2 || args[1] == "run" {
         let rest = std::iter::once(args[0].clone()).chain(args.into_iter().skip(2));
-        let ok = nice_plug::wrapper::standalone::nice_export_standalone_with_args::<auralis::Auralis, _>(rest);
+        let ok = nice_plug::wrapper::standalone::nice_export_standalone_with_args::<
+            auralis::Auralis,
+            _,
+        >(rest);
         return if ok {
             ExitCode::SUCCESS
         } else {

@@ -1,24 +1,35 @@
-//! The engine thread: keeps the audio ring filled ahead of the audio thread.
+//! The engine thread: renders what the audio thread requests, a fixed lead ahead of it.
+//!
+//! The engine answers [`BlockRequest`]s in order: for each one it renders until the ring holds
+//! everything up to the request's frame plus a lead, with the parameter values and transport the
+//! request carries. The lead is what absorbs the engine thread's scheduling jitter in a realtime
+//! host (about 30 ms beyond the largest host block); in offline mode it is zero, so a parameter
+//! change in a bounce lands exactly at the block where the host made it. Because the frames
+//! depend only on the sequence of requests, never on timing, renders are deterministic however
+//! fast or unevenly the host calls `process()`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use crate::params::{MusicalSettings, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
-use crate::realtime::{Frame, FrameProducer, Telemetry, TransportConsumer, WaitPolicy};
+use crate::realtime::{
+    BlockRequest, Frame, FrameProducer, RequestConsumer, Telemetry, TransportSnapshot, WaitPolicy,
+};
 
 use super::core::{ENGINE_BLOCK_FRAMES, EngineCore};
 
-/// How far ahead of the audio thread the engine keeps the ring in realtime mode, in seconds:
-/// enough to ride out a scheduling hiccup, little enough that parameter changes feel immediate.
+/// How far beyond the largest host block the engine keeps the ring filled in realtime mode, in
+/// seconds: enough to ride out a scheduling hiccup, little enough that parameter changes feel
+/// immediate.
 pub const REALTIME_AHEAD_S: f32 = 0.03;
-/// Sleep between checks when the ring is full enough. Short, because a faster-than-realtime host
-/// may drain the ring quickly.
+/// Sleep between checks for requests. Short, because a faster-than-realtime host may ask for
+/// the next block at once; realtime hosts are covered by the lead whatever this is.
 const IDLE_POLL: Duration = Duration::from_micros(500);
 
-/// Where the engine reads the musical parameters from, once per block.
+/// Where the engine reads the musical parameters from before the first request arrives.
 pub trait SettingsSource: Send + 'static {
     /// The current, validated settings.
     fn settings(&self) -> MusicalSettings;
@@ -41,8 +52,31 @@ impl SettingsSource for MusicalSettings {
 pub struct EngineConfig {
     /// Output sample rate.
     pub sample_rate: f32,
-    /// Realtime keeps the ring [`REALTIME_AHEAD_S`] ahead; offline keeps it full.
-    pub policy: WaitPolicy,
+    /// Frames the engine renders beyond the newest request.
+    pub lead_frames: usize,
+}
+
+impl EngineConfig {
+    /// The configuration for a host's buffer set-up: in realtime mode, a lead of
+    /// [`REALTIME_AHEAD_S`] beyond the largest block the host may ask for; offline, none.
+    pub fn for_host(sample_rate: f32, policy: WaitPolicy, max_block_frames: usize) -> Self {
+        let lead_frames = match policy {
+            WaitPolicy::Realtime => {
+                let ahead = (REALTIME_AHEAD_S * sample_rate.max(1.0)) as usize;
+                (ahead + max_block_frames).next_multiple_of(ENGINE_BLOCK_FRAMES)
+            }
+            WaitPolicy::Offline => 0,
+        };
+        Self {
+            sample_rate,
+            lead_frames,
+        }
+    }
+
+    /// Ring capacity that always holds the lead plus one more block of `max_block_frames`.
+    pub fn ring_frames(&self, max_block_frames: usize) -> usize {
+        self.lead_frames + max_block_frames.max(ENGINE_BLOCK_FRAMES) + ENGINE_BLOCK_FRAMES
+    }
 }
 
 /// A running engine thread. Stopping (or dropping) it joins the thread.
@@ -54,7 +88,7 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    /// Starts an engine thread that fills `producer`.
+    /// Starts an engine thread that answers `requests` into `producer`.
     ///
     /// # Errors
     /// Fails only if the operating system refuses to create a thread.
@@ -62,7 +96,7 @@ impl EngineHandle {
         config: EngineConfig,
         settings: Box<dyn SettingsSource>,
         producer: FrameProducer,
-        transport: TransportConsumer,
+        requests: RequestConsumer,
         telemetry: Arc<Telemetry>,
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
@@ -76,14 +110,15 @@ impl EngineHandle {
             .spawn(move || {
                 let mut engine = EngineLoop {
                     core: EngineCore::new(config.sample_rate),
+                    lead_frames: config.lead_frames as u64,
                     settings,
                     producer,
-                    transport,
+                    requests,
                     telemetry: thread_telemetry,
                     stop: thread_stop,
                     block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
                 };
-                engine.run(config.policy);
+                engine.run();
             });
         match spawned {
             Ok(thread) => Ok(Self {
@@ -95,6 +130,11 @@ impl EngineHandle {
                 Err(err)
             }
         }
+    }
+
+    /// The engine thread, for waking it after requests in offline mode.
+    pub fn thread(&self) -> Option<Thread> {
+        self.thread.as_ref().map(|t| t.thread().clone())
     }
 
     /// Stops the thread and waits for it to finish (within about a millisecond).
@@ -121,38 +161,69 @@ impl Drop for EngineHandle {
 
 struct EngineLoop {
     core: EngineCore,
+    lead_frames: u64,
     settings: Box<dyn SettingsSource>,
     producer: FrameProducer,
-    transport: TransportConsumer,
+    requests: RequestConsumer,
     telemetry: Arc<Telemetry>,
     stop: Arc<AtomicBool>,
     block: Vec<Frame>,
 }
 
 impl EngineLoop {
-    fn run(&mut self, policy: WaitPolicy) {
+    fn run(&mut self) {
         DenormalGuard::enable_for_thread();
-        let capacity = self.producer.capacity_frames();
-        let ahead_frames = match policy {
-            WaitPolicy::Realtime => (REALTIME_AHEAD_S * self.core.sample_rate()) as usize,
-            WaitPolicy::Offline => capacity,
+        // Before the first request, the lead is rendered with the parameters as they are now,
+        // so the first block finds its frames waiting.
+        let initial = BlockRequest {
+            until_frame: 0,
+            settings: self.settings.settings(),
+            transport: TransportSnapshot::default(),
+        };
+        if !self.answer(&initial) {
+            return self.finish();
         }
-        .clamp(ENGINE_BLOCK_FRAMES, capacity);
-
-        while !self.stop.load(Ordering::Acquire) && !self.producer.is_abandoned() {
-            let queued = self.producer.queued_frames();
-            if queued + ENGINE_BLOCK_FRAMES <= ahead_frames
-                && self.producer.free_frames() >= ENGINE_BLOCK_FRAMES
-            {
-                let settings = self.settings.settings();
-                let transport = self.transport.latest();
-                self.core.render(&settings, transport, &mut self.block);
-                let pushed = self.producer.push_frames(&self.block);
-                self.telemetry.add_frames_rendered(pushed);
-            } else {
-                std::thread::park_timeout(IDLE_POLL);
+        while !self.stopping() {
+            match self.requests.pop() {
+                Some(request) => {
+                    if !self.answer(&request) {
+                        break;
+                    }
+                }
+                None => std::thread::park_timeout(IDLE_POLL),
             }
         }
+        self.finish();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire) || self.producer.is_abandoned()
+    }
+
+    /// Renders up to the request's frame plus the lead. Returns false if the engine should stop.
+    fn answer(&mut self, request: &BlockRequest) -> bool {
+        let target = request.until_frame + self.lead_frames;
+        while self.core.frames_rendered() < target {
+            let frames = (target - self.core.frames_rendered()).min(ENGINE_BLOCK_FRAMES as u64);
+            let frames = frames as usize;
+            // Room is made by the audio thread consuming; the lead and ring size guarantee it
+            // comes unless the host stops calling `process()`.
+            while self.producer.free_frames() < frames {
+                if self.stopping() {
+                    return false;
+                }
+                std::thread::park_timeout(IDLE_POLL);
+            }
+            let block = &mut self.block[..frames];
+            self.core
+                .render(&request.settings, Some(request.transport), block);
+            let pushed = self.producer.push_frames(block);
+            self.telemetry.add_frames_rendered(pushed);
+        }
+        true
+    }
+
+    fn finish(&mut self) {
         self.telemetry.set_engine_running(false);
     }
 }
@@ -160,56 +231,124 @@ impl EngineLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::realtime::{AudioOutput, FillOutcome, audio_ring, transport_ring};
+    use crate::params::KeyName;
+    use crate::realtime::{AudioOutput, FillOutcome, RequestProducer, audio_ring, request_ring};
 
-    fn start(policy: WaitPolicy) -> (EngineHandle, AudioOutput, Arc<Telemetry>) {
-        let (producer, consumer) = audio_ring(12_000);
-        let (_transport_tx, transport_rx) = transport_ring();
-        let telemetry = Arc::new(Telemetry::default());
-        let config = EngineConfig {
-            sample_rate: 48_000.0,
-            policy,
-        };
-        let engine = EngineHandle::spawn(
-            config,
-            Box::new(MusicalSettings::default()),
-            producer,
-            transport_rx,
-            telemetry.clone(),
-        )
-        .expect("spawn");
-        let output = AudioOutput::new(consumer, telemetry.clone(), policy, 48_000.0);
-        (engine, output, telemetry)
+    const SR: f32 = 48_000.0;
+    const BLOCK: usize = 512;
+
+    struct Rig {
+        engine: EngineHandle,
+        output: AudioOutput,
+        requests: RequestProducer,
+        telemetry: Arc<Telemetry>,
+    }
+
+    impl Rig {
+        fn start(policy: WaitPolicy) -> Self {
+            let config = EngineConfig::for_host(SR, policy, BLOCK);
+            let (producer, consumer) = audio_ring(config.ring_frames(BLOCK));
+            let (mut requests, requests_rx) = request_ring();
+            let telemetry = Arc::new(Telemetry::default());
+            let engine = EngineHandle::spawn(
+                config,
+                Box::new(MusicalSettings::default()),
+                producer,
+                requests_rx,
+                telemetry.clone(),
+            )
+            .expect("spawn");
+            if policy == WaitPolicy::Offline {
+                requests.wake_after_requests(engine.thread().expect("running"));
+            }
+            let output = AudioOutput::new(consumer, telemetry.clone(), policy, SR);
+            Self {
+                engine,
+                output,
+                requests,
+                telemetry,
+            }
+        }
+
+        /// One host block: request it with `settings`, then play it.
+        fn block(&mut self, settings: MusicalSettings, out: &mut [Frame]) -> FillOutcome {
+            let at_frame = self.output.frames_consumed();
+            self.requests.publish(BlockRequest {
+                until_frame: at_frame + out.len() as u64,
+                settings,
+                transport: TransportSnapshot::new(false, None, None, at_frame),
+            });
+            let mut left = [0.0; BLOCK];
+            let mut right = [0.0; BLOCK];
+            let outcome = self
+                .output
+                .fill(&mut left[..out.len()], &mut right[..out.len()]);
+            for (i, frame) in out.iter_mut().enumerate() {
+                *frame = [left[i], right[i]];
+            }
+            outcome
+        }
     }
 
     #[test]
     fn offline_engine_delivers_every_block_without_underrun() {
-        let (engine, mut output, telemetry) = start(WaitPolicy::Offline);
-        let mut left = vec![0.0; 512];
-        let mut right = vec![0.0; 512];
+        let mut rig = Rig::start(WaitPolicy::Offline);
+        let mut out = [[0.0; 2]; BLOCK];
         let mut energy = 0.0f64;
         for _ in 0..200 {
-            assert_eq!(output.fill(&mut left, &mut right), FillOutcome::Complete);
-            energy += left.iter().map(|s| (*s as f64).powi(2)).sum::<f64>();
+            let outcome = rig.block(MusicalSettings::default(), &mut out);
+            assert_eq!(outcome, FillOutcome::Complete);
+            energy += out.iter().map(|f| (f[0] as f64).powi(2)).sum::<f64>();
         }
         assert!(energy > 1.0, "audible: {energy}");
-        assert_eq!(telemetry.underruns(), 0);
-        engine.stop();
-        assert!(!telemetry.engine_running());
+        assert_eq!(rig.telemetry.underruns(), 0);
+        rig.engine.stop();
+        assert!(!rig.telemetry.engine_running());
     }
 
     #[test]
-    fn realtime_engine_stays_ahead_and_stops_promptly() {
-        let (engine, output, telemetry) = start(WaitPolicy::Realtime);
+    fn realtime_engine_renders_exactly_its_lead_ahead_and_stops_promptly() {
+        let rig = Rig::start(WaitPolicy::Realtime);
+        let lead = EngineConfig::for_host(SR, WaitPolicy::Realtime, BLOCK).lead_frames;
+        assert!(lead >= BLOCK + (REALTIME_AHEAD_S * SR) as usize);
         std::thread::sleep(Duration::from_millis(50));
-        let ahead = output.queued_frames();
-        assert!(
-            (1_000..=2_000).contains(&ahead),
-            "about 30 ms queued, got {ahead} frames"
-        );
+        assert_eq!(rig.output.queued_frames(), lead);
         let started = std::time::Instant::now();
-        engine.stop();
+        rig.engine.stop();
         assert!(started.elapsed() < Duration::from_secs(1));
-        assert!(!telemetry.engine_running());
+        assert!(!rig.telemetry.engine_running());
+    }
+
+    /// The same blocks and parameter changes give the same samples whether the host calls
+    /// `process()` back to back or with pauses: timing never leaks into the music.
+    fn automated_render(policy: WaitPolicy, pause_every: Option<usize>) -> Vec<Frame> {
+        let mut rig = Rig::start(policy);
+        let mut rendered = Vec::new();
+        let mut out = [[0.0; 2]; BLOCK];
+        for block in 0..120 {
+            let key = if block < 60 { KeyName::D } else { KeyName::G };
+            let settings = MusicalSettings {
+                key,
+                ..MusicalSettings::default()
+            };
+            if pause_every.is_some_and(|n| block % n == 0) {
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            rig.block(settings, &mut out);
+            rendered.extend_from_slice(&out);
+        }
+        rendered
+    }
+
+    #[test]
+    fn automation_lands_at_the_same_frame_however_the_host_is_timed() {
+        for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
+            let straight = automated_render(policy, None);
+            let paused = automated_render(policy, Some(7));
+            assert!(
+                straight == paused,
+                "{policy:?}: a pause in the host changed the samples"
+            );
+        }
     }
 }

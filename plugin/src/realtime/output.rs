@@ -71,6 +71,9 @@ pub struct AudioOutput {
     last_frame: Frame,
     /// Set from the first missing frame until a whole block is queued again.
     dry: bool,
+    /// Frames taken from the ring since activation: the engine's frame index of the next frame
+    /// to play, which ties the host's transport position to the engine's timeline.
+    frames_consumed: u64,
 }
 
 impl AudioOutput {
@@ -98,7 +101,13 @@ impl AudioOutput {
             fade_out_gain: 0.0,
             last_frame: [0.0; 2],
             dry: true,
+            frames_consumed: 0,
         }
+    }
+
+    /// Frames taken from the ring since activation.
+    pub fn frames_consumed(&self) -> u64 {
+        self.frames_consumed
     }
 
     /// Frames currently queued in the ring.
@@ -127,6 +136,7 @@ impl AudioOutput {
             self.consumer.pop_into(left, right)
         };
 
+        self.frames_consumed += got as u64;
         if got > 0 {
             if self.dry {
                 self.dry = false;
