@@ -1,4 +1,7 @@
-//! Shared helpers for the end-to-end tests: where the built artifacts are.
+//! Shared helpers for the end-to-end tests: where the built artifacts are, and a small CLAP host
+//! ([`clap_host`]) that loads them.
+
+pub mod clap_host;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,119 @@
+"""Auralis in DawDreamer: a realtime-mode host that runs far faster than real time.
+
+DawDreamer activates the plugin in ``ProcessMode::Realtime`` and then calls ``process`` back to
+back, so the engine thread has only the plugin's bounded spin to keep up. The audio must still
+be complete after startup, parameters must be reachable by name and index, and automation must
+be heard.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from auralis_audio import (
+    best_transposition,
+    chroma,
+    chroma_distance,
+    effective_pitch_classes,
+    format_chroma,
+    in_scale_share,
+    rms_dbfs,
+    strong_pitch_classes,
+)
+from auralis_hosts import KEY_NAMES, MIN_IN_SCALE, PARAMETER_NAMES, SCALE_NAMES, DawDreamerHost, assert_plays
+
+SAMPLE_RATE = 44100
+BLOCK_FRAMES = 512
+
+
+def test_renders_ten_seconds_without_gaps(vst3):
+    host = DawDreamerHost.load(vst3, SAMPLE_RATE, BLOCK_FRAMES)
+    audio = host.render(10.0)
+    assert audio.shape == (2, 10 * SAMPLE_RATE)
+    assert_plays(audio, SAMPLE_RATE, "DawDreamer 10 s at 44.1 kHz, 512-frame blocks")
+    profile = chroma(audio[:, 2 * SAMPLE_RATE :], SAMPLE_RATE)
+    share = in_scale_share(profile, "D", "Dorian")
+    assert share > MIN_IN_SCALE, f"default patch not in D Dorian ({share:.0%}): {format_chroma(profile)}"
+
+
+@pytest.mark.parametrize("block_frames", [1024, 2048, 4096])
+def test_large_host_blocks_play_without_gaps(vst3, block_frames):
+    """DAWs run at 1024-4096 frames per block when the user asks for safety over latency.
+
+    Each block must be filled whatever its size, not only blocks shorter than the engine's
+    realtime lead.
+    """
+    host = DawDreamerHost.load(vst3, SAMPLE_RATE, block_frames)
+    audio = host.render(4.0)
+    block_ms = block_frames / SAMPLE_RATE * 1e3
+    assert_plays(audio, SAMPLE_RATE, f"DawDreamer, {block_frames}-frame blocks ({block_ms:.0f} ms)")
+
+
+def test_parameters_are_reachable_by_name_and_index(vst3):
+    host = DawDreamerHost.load(vst3, SAMPLE_RATE, BLOCK_FRAMES)
+    names = host.names()
+    assert sorted(names) == sorted(PARAMETER_NAMES), f"parameters: {names}"
+
+    # By name for Key and Scale, by index for Intensity, as scripts do both.
+    host.set_choice("Key", "C", KEY_NAMES)
+    host.set_choice("Scale", "Minor", SCALE_NAMES)
+    intensity = names.index("Intensity")
+    assert host.plugin.set_parameter(intensity, 0.9)
+    in_c = host.render(6.0)
+
+    host.set_choice("Key", "F#", KEY_NAMES)
+    in_f_sharp = host.render(6.0)
+    shown = {name: host.plugin.get_parameter_text(i) for i, name in enumerate(names)}
+    assert (shown["Key"], shown["Scale"], shown["Intensity"]) == ("F#", "Minor", "90"), shown
+
+    for what, audio in (("C Minor", in_c), ("F# Minor", in_f_sharp)):
+        assert_plays(audio, SAMPLE_RATE, f"DawDreamer, {what}")
+    profile_c = chroma(in_c[:, 2 * SAMPLE_RATE :], SAMPLE_RATE)
+    profile_f_sharp = chroma(in_f_sharp[:, 2 * SAMPLE_RATE :], SAMPLE_RATE)
+    assert in_scale_share(profile_f_sharp, "F#", "Minor") > MIN_IN_SCALE, format_chroma(profile_f_sharp)
+    shift, margin = best_transposition(profile_c, profile_f_sharp)
+    assert shift == 6 and margin > 1.2, (
+        f"Key C -> F# moved the music by {shift} semitones (margin {margin:.2f})\n"
+        f"  C:  {format_chroma(profile_c)}\n  F#: {format_chroma(profile_f_sharp)}"
+    )
+
+
+def test_intensity_automation_is_heard(vst3):
+    """Intensity ramps 0 -> 1 over 10 s; the second half must sound busier than the first.
+
+    The same render with Intensity held at 0 is the control: the music's own slow motion
+    (the placeholder breathes with a 14 s period) changes the halves too, and the comparison
+    must be about the automation, not that.
+    """
+    seconds = 10.0
+    frames = int(seconds * SAMPLE_RATE)
+    half = frames // 2
+
+    automated = DawDreamerHost.load(vst3, SAMPLE_RATE, BLOCK_FRAMES)
+    automated.automate("Intensity", np.linspace(0.0, 1.0, frames, dtype=np.float32))
+    ramp = automated.render(seconds)
+
+    held = DawDreamerHost.load(vst3, SAMPLE_RATE, BLOCK_FRAMES)
+    held.set_normalized("Intensity", 0.0)
+    control = held.render(seconds)
+
+    assert_plays(ramp, SAMPLE_RATE, "DawDreamer with Intensity automation")
+    assert_plays(control, SAMPLE_RATE, "DawDreamer with Intensity held at 0")
+    first, second = chroma(ramp[:, :half], SAMPLE_RATE), chroma(ramp[:, half:], SAMPLE_RATE)
+    ramp_change = chroma_distance(first, second)
+    control_change = chroma_distance(chroma(control[:, :half], SAMPLE_RATE), chroma(control[:, half:], SAMPLE_RATE))
+    first_classes, second_classes = effective_pitch_classes(first), effective_pitch_classes(second)
+    gain_db = rms_dbfs(ramp[:, half:]) - rms_dbfs(control[:, half:])
+    early_gain_db = rms_dbfs(ramp[:, : SAMPLE_RATE * 2]) - rms_dbfs(control[:, : SAMPLE_RATE * 2])
+    figures = (
+        f"halves' chroma differ by {ramp_change:.3f} (control {control_change:.3f}); pitch classes "
+        f"{first_classes:.2f} -> {second_classes:.2f}; second half {gain_db:+.2f} dB vs control, "
+        f"first 2 s {early_gain_db:+.2f} dB; strong pitch classes "
+        f"{len(strong_pitch_classes(first))} -> {len(strong_pitch_classes(second))}\n"
+        f"  first half:  {format_chroma(first)}\n  second half: {format_chroma(second)}"
+    )
+    assert ramp_change > max(0.05, 4.0 * control_change), f"automation not heard: {figures}"
+    assert second_classes > first_classes + 0.3, f"higher Intensity should bring in more notes: {figures}"
+    assert gain_db > 0.3, f"higher Intensity should add energy: {figures}"
+    assert abs(early_gain_db) < 0.5, f"renders differ before Intensity rose: {figures}"
