@@ -14,7 +14,9 @@
 pub mod allocator;
 pub mod block;
 pub mod cpu;
+pub mod effects;
 pub mod instrument;
+pub mod percussion;
 pub mod renderer;
 pub mod voice;
 
