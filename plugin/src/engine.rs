@@ -1,14 +1,19 @@
-//! The engine: everything between the parameters and the audio ring.
+//! The engine: everything between the parameters and the audio ring, on the engine thread.
 //!
-//! [`EngineCore`] turns a settings snapshot into stereo frames, one block at a time; it is plain
-//! synchronous code that an offline render drives directly. [`EngineHandle`] runs a core on its
-//! own thread, keeping the audio ring a few tens of milliseconds ahead of the audio thread (the
-//! whole ring ahead in offline mode). The engine thread may allocate, block and log; it never
-//! holds anything the audio thread waits for.
+//! [`EngineCore`] turns settings into stereo frames, one block at a time: the [`timeline`] says
+//! which beats a block covers, the composer plans notes a few beats ahead, the synthesizer's
+//! voices, percussion and effects render them. It is plain synchronous code that an offline
+//! render drives directly. [`EngineHandle`] runs a core on its own thread, answering the audio
+//! thread's block requests a fixed lead ahead. The engine thread may allocate, block and log;
+//! it never holds anything the audio thread waits for.
 
 mod core;
-mod placeholder;
+pub mod feed;
+pub mod midi;
+mod settings;
 mod thread;
+pub mod timeline;
 
 pub use self::core::{ENGINE_BLOCK_FRAMES, EngineCore};
-pub use self::thread::{EngineConfig, EngineHandle, SettingsSource};
+pub use self::feed::{NowPlaying, NowPlayingFeed};
+pub use self::thread::{EngineConfig, EngineHandle, EngineIo, SettingsSource};

@@ -6,8 +6,12 @@
 
 #![deny(missing_docs)]
 
+pub mod compose;
 pub mod engine;
+pub mod monitor;
+pub mod music;
 pub mod params;
+pub mod presets;
 pub mod realtime;
 mod state;
 pub mod synth;
@@ -15,13 +19,15 @@ pub mod synth;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-use crate::engine::{EngineConfig, EngineHandle};
+use crate::engine::{EngineConfig, EngineHandle, EngineIo, NowPlayingFeed};
 use crate::params::{AuralisParams, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::{
-    AudioOutput, BlockRequest, RequestProducer, Telemetry, TransportSnapshot, WaitPolicy,
+    AudioOutput, BlockRequest, NoteOutConsumer, NoteOutKind, RequestProducer, Telemetry,
+    TransportSnapshot, WaitPolicy,
 };
 
 /// The plugin instance.
@@ -30,6 +36,10 @@ pub struct Auralis {
     params: SharedParams,
     /// Counters shared by the audio thread, the engine and status reporting.
     telemetry: Arc<Telemetry>,
+    /// What is playing, published by the engine for the editor and the web monitor.
+    feed: NowPlayingFeed,
+    /// Set by `reset()`: the next block asks the engine to start the music over.
+    restart_pending: bool,
     /// Everything that exists only while active.
     active: Option<Active>,
 }
@@ -42,6 +52,8 @@ struct Active {
     output: AudioOutput,
     /// The audio thread's end of the request ring.
     requests: RequestProducer,
+    /// The audio thread's end of the note ring: composed notes out as MIDI.
+    notes: NoteOutConsumer,
 }
 
 impl Default for Auralis {
@@ -49,6 +61,8 @@ impl Default for Auralis {
         Self {
             params: Arc::new(AuralisParams::default()),
             telemetry: Arc::new(Telemetry::default()),
+            feed: NowPlayingFeed::default(),
+            restart_pending: false,
             active: None,
         }
     }
@@ -58,6 +72,11 @@ impl Auralis {
     /// Counters of this instance: underruns, frames played and rendered.
     pub fn telemetry(&self) -> &Arc<Telemetry> {
         &self.telemetry
+    }
+
+    /// What is playing now and next.
+    pub fn now_playing(&self) -> &NowPlayingFeed {
+        &self.feed
     }
 
     fn start_engine(&mut self, buffer_config: &BufferConfig) -> std::io::Result<Active> {
@@ -70,11 +89,17 @@ impl Auralis {
         let config = EngineConfig::for_host(sample_rate, policy, max_block);
         let (producer, consumer) = realtime::audio_ring(config.ring_frames(max_block));
         let (mut requests, requests_rx) = realtime::request_ring();
+        let (notes_tx, notes) = realtime::note_ring();
+        let io = EngineIo {
+            frames: producer,
+            requests: requests_rx,
+            notes: Some(notes_tx),
+            feed: Some(self.feed.clone()),
+        };
         let engine = EngineHandle::spawn(
             config,
             Box::new(self.params.clone()),
-            producer,
-            requests_rx,
+            io,
             self.telemetry.clone(),
         )?;
         if policy == WaitPolicy::Offline
@@ -86,6 +111,7 @@ impl Auralis {
             engine,
             output: AudioOutput::new(consumer, self.telemetry.clone(), policy, sample_rate),
             requests,
+            notes,
         })
     }
 
@@ -112,6 +138,7 @@ impl Plugin for Auralis {
     }];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
     type Editor = ();
@@ -147,8 +174,10 @@ impl Plugin for Auralis {
     }
 
     fn reset(&mut self) {
-        // Nothing to clear on the audio thread: the engine owns all musical state, and the
-        // output's fades are self-correcting.
+        // The host (re)starts processing: a render from the top, a bounce, a new session. The
+        // music starts over with the parameters as they are now. The engine owns all musical
+        // state, so the audio thread only passes the word on with the next block.
+        self.restart_pending = true;
     }
 
     fn deactivate(&mut self) {
@@ -193,8 +222,29 @@ impl Plugin for Auralis {
                 transport.pos_beats(),
                 at_frame,
             ),
+            restart: std::mem::take(&mut self.restart_pending),
         });
         active.output.fill(left, right);
+        active.notes.drain_block(at_frame, frames, |timing, note| {
+            // A host whose output queue is full loses the note: nothing else can be done
+            // without waiting.
+            let _ = context.try_send_event(match note.kind {
+                NoteOutKind::On => NoteEvent::NoteOn {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(note.channel),
+                    key: Key::Number(note.note),
+                    velocity: note.velocity,
+                },
+                NoteOutKind::Off => NoteEvent::NoteOff {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(note.channel),
+                    key: Key::Number(note.note),
+                    velocity: note.velocity,
+                },
+            });
+        });
 
         let gain = &self.params.gain_db.smoothed;
         for i in 0..frames {

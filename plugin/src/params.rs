@@ -120,6 +120,28 @@ pub enum ScaleName {
     MinorPentatonic,
 }
 
+/// Which of the composed layers the plugin sends out as MIDI notes, so they can drive other
+/// instruments. Each layer has its own channel (see `engine::midi`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MidiLayers {
+    /// No notes out.
+    #[id = "off"]
+    Off,
+    /// The melody only.
+    #[id = "melody"]
+    Melody,
+    /// The chords: pad voicing and drone.
+    #[id = "chords"]
+    Chords,
+    /// Melody and chords.
+    #[id = "mel+chd"]
+    #[name = "Melody + Chords"]
+    MelodyAndChords,
+    /// Every layer, percussion included.
+    #[id = "all"]
+    All,
+}
+
 /// Auralis's parameters. See the module docs for the stability rules.
 #[derive(Params)]
 pub struct AuralisParams {
@@ -150,6 +172,9 @@ pub struct AuralisParams {
     /// Output gain in decibels, smoothed on the audio thread.
     #[id = "gain"]
     pub gain_db: FloatParam,
+    /// Which layers are sent out as MIDI notes.
+    #[id = "midi"]
+    pub midi_out: EnumParam<MidiLayers>,
 }
 
 /// The range of the Tempo parameter, shared with the GUI and the command line.
@@ -202,6 +227,7 @@ impl Default for AuralisParams {
                 .with_step_size(0.1)
                 .with_unit(" dB")
                 .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            midi_out: EnumParam::new("MIDI Out", MidiLayers::MelodyAndChords),
         }
     }
 }
@@ -228,6 +254,8 @@ pub struct MusicalSettings {
     pub space: f32,
     /// 0..=[`SEED_MAX`].
     pub seed: u32,
+    /// Layers sent out as MIDI notes.
+    pub midi_out: MidiLayers,
 }
 
 impl Default for MusicalSettings {
@@ -262,6 +290,7 @@ impl AuralisParams {
             brightness: sanitize(self.brightness.value(), 0.0, 1.0, 0.5),
             space: sanitize(self.space.value(), 0.0, 1.0, 0.6),
             seed: self.seed.value().clamp(0, SEED_MAX) as u32,
+            midi_out: self.midi_out.value(),
         }
     }
 }
@@ -291,6 +320,7 @@ mod tests {
             "Space",
             "Seed",
             "Gain",
+            "MIDI Out",
         ] {
             assert!(names.iter().any(|n| n == expected), "missing {expected}");
         }

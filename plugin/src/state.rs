@@ -10,7 +10,7 @@ use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
 use crate::params::{GAIN_MAX_DB, GAIN_MIN_DB, SEED_MAX, TEMPO_MAX_BPM, TEMPO_MIN_BPM};
-use crate::params::{KeyName, ScaleName};
+use crate::params::{KeyName, MidiLayers, ScaleName};
 
 /// What a stored value must look like for one parameter id.
 enum Expected {
@@ -38,6 +38,9 @@ fn expected(id: &str) -> Option<Expected> {
         "seed" => Expected::Int {
             min: 0,
             max: SEED_MAX,
+        },
+        "midi" => Expected::Enum {
+            variants: MidiLayers::variants().len(),
         },
         "gain" => Expected::Float {
             min: GAIN_MIN_DB,

@@ -44,6 +44,7 @@ PARAMETER_NAMES = (
     "Space",
     "Seed",
     "Gain",
+    "MIDI Out",
 )
 KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 SCALE_NAMES = (
@@ -67,6 +68,7 @@ DEFAULT_DISPLAY = {
     "Space": "60",
     "Seed": "7",
     "Gain": "0.0",
+    "MIDI Out": "Melody + Chords",
 }
 
 #: pedalboard's instrument warm-up budget per load (and per reload), in seconds; the default of

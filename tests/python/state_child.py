@@ -65,6 +65,7 @@ EXPECTED_AFTER = {
         "Sync to Host": "On",
         "Brightness": "20",
         "Space": "35",
+        "MIDI Out": "Melody + Chords",
     }
 }
 

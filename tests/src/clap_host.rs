@@ -429,6 +429,65 @@ pub struct Rendered {
     pub max_process_time: Duration,
     /// Events the plugin pushed to the output queue.
     pub output_events: usize,
+    /// The note events among them, in order, with their frame in this run.
+    pub notes: Vec<OutNote>,
+}
+
+/// A note event the plugin sent to the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutNote {
+    /// Frame since the start of the run.
+    pub frame: usize,
+    /// Note-on (true) or note-off.
+    pub on: bool,
+    /// MIDI channel, 0..=15.
+    pub channel: u8,
+    /// MIDI key.
+    pub key: u8,
+}
+
+impl OutNote {
+    /// Reads a CLAP note event or a raw MIDI note event; other events are `None`.
+    fn from_event(event: &clack_host::events::UnknownEvent, block_start: usize) -> Option<Self> {
+        use clack_host::events::spaces::CoreEventSpace;
+        let frame = block_start + event.header().time() as usize;
+        let note = |on: bool, channel: Option<&u16>, key: Option<&u16>| {
+            Some(Self {
+                frame,
+                on,
+                channel: *channel? as u8,
+                key: *key? as u8,
+            })
+        };
+        match event.as_core_event()? {
+            CoreEventSpace::NoteOn(e) => {
+                note(true, e.channel().as_specific(), e.key().as_specific())
+            }
+            CoreEventSpace::NoteOff(e) => {
+                note(false, e.channel().as_specific(), e.key().as_specific())
+            }
+            CoreEventSpace::Midi(e) => {
+                let [status, key, velocity] = e.data();
+                let channel = status & 0x0f;
+                match status & 0xf0 {
+                    0x90 if velocity > 0 => Some(Self {
+                        frame,
+                        on: true,
+                        channel,
+                        key,
+                    }),
+                    0x80 | 0x90 => Some(Self {
+                        frame,
+                        on: false,
+                        channel,
+                        key,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Rendered {
@@ -458,6 +517,11 @@ impl Rendered {
         self.process_time += other.process_time;
         self.max_process_time = self.max_process_time.max(other.max_process_time);
         self.output_events += other.output_events;
+        let offset = self.frames() - other.frames();
+        self.notes.extend(other.notes.iter().map(|n| OutNote {
+            frame: n.frame + offset,
+            ..*n
+        }));
     }
 }
 
@@ -909,6 +973,12 @@ impl AudioJob {
             rendered.process_time += elapsed;
             rendered.max_process_time = rendered.max_process_time.max(elapsed);
             rendered.output_events += out_events.len() as usize;
+            let block_start = rendered.left.len();
+            rendered.notes.extend(
+                out_events
+                    .iter()
+                    .filter_map(|event| OutNote::from_event(event, block_start)),
+            );
             rendered.blocks += 1;
             rendered.left.extend_from_slice(&left[..frames as usize]);
             rendered.right.extend_from_slice(&right[..frames as usize]);

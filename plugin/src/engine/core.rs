@@ -1,38 +1,128 @@
-//! One engine instance's rendering state, driven block by block.
+//! One engine instance's rendering state, driven block by block: timeline → composer → voices
+//! → renderer → percussion → effects.
 
+use std::collections::VecDeque;
+
+use crate::compose::{Composer, ComposerSettings, Layer, NoteEvent, PercussionKind};
+use crate::music::midi_to_hz;
 use crate::params::MusicalSettings;
-use crate::realtime::{Frame, TransportSnapshot};
+use crate::realtime::{Frame, NoteOutProducer, TransportSnapshot};
+use crate::synth::effects::Effects;
+use crate::synth::percussion::{Percussion, PercussionVoice};
+use crate::synth::{
+    CpuRenderer, InstrumentId, NoteRequest, PartialBlock, Renderer, RendererChain, RendererKind,
+    SilentRenderer, VoiceAllocator,
+};
 
-use super::placeholder::PlaceholderChord;
+use super::feed::{NowPlaying, NowPlayingFeed};
+use super::midi::MidiOut;
+use super::settings::composer_settings;
+use super::timeline::Timeline;
 
 /// Frames the engine renders per step. Small enough that a settings change is heard within a
 /// few milliseconds, large enough to amortise per-block work.
 pub const ENGINE_BLOCK_FRAMES: usize = 256;
+/// Note starts are placed on this grid of frames (0.7 ms at 48 kHz): inaudible as timing, and
+/// it bounds how many slices a block is cut into.
+const ONSET_GRID_FRAMES: usize = 32;
+/// How far ahead of the frames being rendered the composer plans, in beats: what the GUI and
+/// the web monitor show as upcoming.
+const LOOKAHEAD_BEATS: f64 = 4.0;
+/// Voices that may sound at once.
+const VOICE_BUDGET: usize = 40;
+/// Output level of the mix before the effects, calibrated so that the default patch sits near
+/// -18 LUFS after them.
+const MIX_GAIN: f32 = 4.5;
+/// How often the now-playing feed is refreshed, in frames at 48 kHz (about 20 times a second).
+const FEED_INTERVAL_S: f64 = 0.05;
 
-/// Renders the music for one instance. Deterministic: the same settings sequence gives the same
-/// frames.
+/// Renders the music for one instance. Deterministic: the same sequence of settings and block
+/// lengths gives the same frames.
 pub struct EngineCore {
     /// Frames per second of the output.
     sample_rate: f32,
-    /// Stands in for composer + synthesizer until those land.
-    voice: PlaceholderChord,
+    /// Beat position of the next frame.
+    timeline: Timeline,
+    /// The music; rebuilt when the seed changes.
+    composer: Composer,
+    /// Seed the composer was built with.
+    seed: u32,
+    /// The settings the composer was last given.
+    applied: ComposerSettings,
+    /// Events the composer has planned that have not started yet, in start order.
+    scheduled: VecDeque<NoteEvent>,
+    /// Scratch for the composer's output.
+    planned: Vec<NoteEvent>,
+    /// The sounding tonal voices.
+    voices: VoiceAllocator,
+    /// The voices' partials for the slice being rendered.
+    partials: PartialBlock,
+    /// GPU → CPU → silence.
+    renderer: RendererChain,
+    /// Pulses, ticks, shakers, bells.
+    percussion: Percussion,
+    /// Reverb, delay, compressor, limiter.
+    effects: Effects,
+    /// Mix buffers for one engine block.
+    left: Vec<f32>,
+    right: Vec<f32>,
+    /// Notes out as MIDI, if a host listens.
+    midi: MidiOut,
+    /// What is playing, for the GUI and the web monitor.
+    feed: Option<NowPlayingFeed>,
+    /// Frames until the feed is refreshed again.
+    feed_countdown: usize,
     /// Frames rendered so far.
     frames_rendered: u64,
 }
 
 impl EngineCore {
-    /// Prepares an engine for `sample_rate` (clamped to 8 kHz..=768 kHz; non-finite becomes 48 kHz).
-    pub fn new(sample_rate: f32) -> Self {
+    /// Prepares an engine for `sample_rate` (clamped to 8 kHz..=768 kHz; non-finite becomes
+    /// 48 kHz), starting at beat 0 with `settings`.
+    pub fn new(sample_rate: f32, settings: &MusicalSettings) -> Self {
         let sample_rate = if sample_rate.is_finite() {
             sample_rate.clamp(8_000.0, 768_000.0)
         } else {
             48_000.0
         };
+        let voices = VoiceAllocator::new(VOICE_BUDGET);
+        let partials = PartialBlock::with_capacity(voices.max_partials());
+        let renderer = RendererChain::new(vec![
+            Box::new(CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES)) as Box<dyn Renderer>,
+            Box::new(SilentRenderer),
+        ]);
         Self {
             sample_rate,
-            voice: PlaceholderChord::new(sample_rate),
+            timeline: Timeline::new(sample_rate),
+            composer: Composer::new(settings.seed as u64, composer_settings(settings)),
+            seed: settings.seed,
+            applied: composer_settings(settings),
+            scheduled: VecDeque::with_capacity(1024),
+            planned: Vec::with_capacity(1024),
+            voices,
+            partials,
+            renderer,
+            percussion: Percussion::new(sample_rate, settings.seed as u64),
+            effects: Effects::new(sample_rate),
+            left: vec![0.0; ENGINE_BLOCK_FRAMES],
+            right: vec![0.0; ENGINE_BLOCK_FRAMES],
+            midi: MidiOut::default(),
+            feed: None,
+            feed_countdown: 0,
             frames_rendered: 0,
         }
+    }
+
+    /// Sends the notes of the chosen layers out through `notes`.
+    pub fn with_midi_out(mut self, notes: NoteOutProducer) -> Self {
+        self.midi = MidiOut::new(notes);
+        self
+    }
+
+    /// Publishes what is playing into `feed`.
+    pub fn with_feed(mut self, feed: NowPlayingFeed) -> Self {
+        self.feed = Some(feed);
+        self
     }
 
     /// The output sample rate.
@@ -45,22 +135,258 @@ impl EngineCore {
         self.frames_rendered
     }
 
-    /// Renders `out.len()` frames with the given settings. `transport` is the host's newest
-    /// transport state, if a host reports one.
+    /// The renderer in use.
+    pub fn renderer_kind(&self) -> RendererKind {
+        self.renderer.current().kind()
+    }
+
+    /// Starts the music over from its beginning with `settings`, from the next frame: what
+    /// sounds now fades out quickly, reverb tails ring on.
+    pub fn restart(&mut self, settings: &MusicalSettings) {
+        let composer_settings = composer_settings(settings);
+        self.composer = Composer::new(settings.seed as u64, composer_settings);
+        self.seed = settings.seed;
+        self.applied = composer_settings;
+        self.scheduled.clear();
+        self.timeline.restart();
+        self.voices.steal_all();
+        self.midi.all_off(self.frames_rendered);
+    }
+
+    /// Renders `out.len()` frames with the given settings. `transport` is the host's transport
+    /// for the block this render belongs to, if a host reports one.
     pub fn render(
         &mut self,
         settings: &MusicalSettings,
-        _transport: Option<TransportSnapshot>,
+        transport: Option<TransportSnapshot>,
         out: &mut [Frame],
     ) {
-        self.voice.render(settings, out);
-        for frame in out.iter_mut() {
-            for sample in frame.iter_mut() {
-                if !sample.is_finite() {
-                    *sample = 0.0;
+        for chunk in out.chunks_mut(ENGINE_BLOCK_FRAMES) {
+            self.render_chunk(settings, transport, chunk);
+        }
+    }
+
+    fn render_chunk(
+        &mut self,
+        settings: &MusicalSettings,
+        transport: Option<TransportSnapshot>,
+        out: &mut [Frame],
+    ) {
+        let frames = out.len();
+        let timing = self.timeline.next_block(settings, transport, frames);
+        let mut composer_settings = composer_settings(settings);
+        composer_settings.tempo_bpm = timing.tempo_bpm as f32;
+
+        if settings.seed != self.seed {
+            // A new seed is new music from here on; what sounds now rings out.
+            self.seed = settings.seed;
+            self.composer = Composer::new(settings.seed as u64, composer_settings);
+            self.applied = composer_settings;
+            self.composer.seek(timing.start_beat);
+            self.restart_sustained();
+            self.voices.release_all();
+            self.midi.all_off(self.frames_rendered);
+        } else if timing.jumped {
+            // A host jump or loop: the music re-positions, the old notes fade quickly.
+            self.composer.seek(timing.start_beat);
+            self.restart_sustained();
+            self.voices.steal_all();
+            self.midi.all_off(self.frames_rendered);
+        }
+        if composer_settings != self.applied {
+            self.applied = composer_settings;
+            self.composer.set_settings(composer_settings);
+        }
+
+        let end_beat = timing.start_beat + timing.beats_per_frame * frames as f64;
+        self.planned.clear();
+        self.composer
+            .advance_to(end_beat + LOOKAHEAD_BEATS, &mut self.planned);
+        self.scheduled.extend(self.planned.drain(..));
+
+        let left = &mut self.left[..frames];
+        let right = &mut self.right[..frames];
+        let mut cursor = 0;
+        let seconds_per_beat = 60.0 / timing.tempo_bpm;
+        while let Some(event) = self.scheduled.front().copied() {
+            if event.start_beat >= end_beat {
+                break;
+            }
+            self.scheduled.pop_front();
+            let offset = ((event.start_beat - timing.start_beat) / timing.beats_per_frame)
+                .floor()
+                .clamp(0.0, (frames - 1) as f64) as usize;
+            let velocity = event.velocity.clamp(0.0, 1.0);
+            let duration_s = event.duration_beats.max(0.0) * seconds_per_beat;
+            self.midi.note(
+                settings.midi_out,
+                &event,
+                self.frames_rendered + offset as u64,
+                (duration_s * self.sample_rate as f64) as u64,
+            );
+            match event.layer {
+                Layer::Percussion(kind) => {
+                    let (voice, pan) = percussion_voice(kind, event.midi_note);
+                    self.percussion.trigger(
+                        voice,
+                        offset,
+                        velocity,
+                        midi_to_hz(event.midi_note as f64) as f32,
+                        settings.brightness,
+                        pan,
+                    );
+                }
+                layer => {
+                    let onset = offset / ONSET_GRID_FRAMES * ONSET_GRID_FRAMES;
+                    if onset > cursor {
+                        Self::render_voices(
+                            &mut self.voices,
+                            &mut self.partials,
+                            &mut self.renderer,
+                            self.sample_rate,
+                            settings.brightness,
+                            &mut left[cursor..onset],
+                            &mut right[cursor..onset],
+                        );
+                        cursor = onset;
+                    }
+                    self.voices.note_on(NoteRequest {
+                        instrument: instrument_for(layer),
+                        freq_hz: midi_to_hz(event.midi_note as f64),
+                        velocity,
+                        pan: tonal_pan(layer, event.midi_note),
+                        duration_s,
+                    });
                 }
             }
         }
-        self.frames_rendered += out.len() as u64;
+        Self::render_voices(
+            &mut self.voices,
+            &mut self.partials,
+            &mut self.renderer,
+            self.sample_rate,
+            settings.brightness,
+            &mut left[cursor..],
+            &mut right[cursor..],
+        );
+        self.percussion.render_add(left, right);
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            *l *= MIX_GAIN;
+            *r *= MIX_GAIN;
+        }
+        self.effects
+            .process(settings.space, timing.tempo_bpm as f32, left, right);
+
+        for (frame, (l, r)) in out.iter_mut().zip(left.iter().zip(right.iter())) {
+            *frame = [finite_or_zero(*l), finite_or_zero(*r)];
+        }
+        self.frames_rendered += frames as u64;
+        self.midi.flush_until(self.frames_rendered);
+        self.publish_feed(settings, timing.start_beat, timing.tempo_bpm, frames);
+    }
+
+    /// After a seek: forgets the old plan and restarts the notes that would be sounding at the
+    /// new position, so a jump into the middle of a long chord is not silent.
+    fn restart_sustained(&mut self) {
+        self.scheduled.clear();
+        self.planned.clear();
+        self.composer.sustained_notes(&mut self.planned);
+        self.scheduled.extend(self.planned.drain(..));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn render_voices(
+        voices: &mut VoiceAllocator,
+        partials: &mut PartialBlock,
+        renderer: &mut RendererChain,
+        sample_rate: f32,
+        brightness: f32,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        if left.is_empty() {
+            return;
+        }
+        voices.write_block(left.len(), sample_rate as f64, brightness, partials);
+        renderer.render(partials, left, right);
+    }
+
+    fn publish_feed(
+        &mut self,
+        settings: &MusicalSettings,
+        beat: f64,
+        tempo_bpm: f64,
+        frames: usize,
+    ) {
+        let Some(feed) = self.feed.as_ref() else {
+            return;
+        };
+        if self.feed_countdown > frames {
+            self.feed_countdown -= frames;
+            return;
+        }
+        self.feed_countdown = (FEED_INTERVAL_S * self.sample_rate as f64) as usize;
+        let mut now = NowPlaying::new(settings, beat, tempo_bpm, self.composer.current_chord());
+        now.active_voices = self.voices.active_voices() as u32;
+        now.renderer = self.renderer.current().kind();
+        now.gain_reduction_db = self.effects.gain_reduction_db();
+        for event in self.scheduled.iter() {
+            if !now.push_upcoming(event) {
+                break;
+            }
+        }
+        feed.publish(now);
     }
 }
+
+/// The instrument that plays a tonal layer.
+fn instrument_for(layer: Layer) -> InstrumentId {
+    match layer {
+        Layer::Drone => InstrumentId::SubDrone,
+        Layer::Pad => InstrumentId::WarmPad,
+        Layer::Melody => InstrumentId::GlassBell,
+        Layer::Texture | Layer::Percussion(_) => InstrumentId::Shimmer,
+    }
+}
+
+/// Where a tonal note sits in the stereo field: drone centred, chord tones spread by pitch,
+/// melody near the centre, texture wide and alternating.
+fn tonal_pan(layer: Layer, midi_note: u8) -> f32 {
+    let pitch = midi_note as f32;
+    match layer {
+        Layer::Drone => 0.0,
+        Layer::Pad => ((pitch - 60.0) / 14.0).clamp(-0.6, 0.6),
+        Layer::Melody => ((pitch - 72.0) / 40.0).clamp(-0.25, 0.25),
+        Layer::Texture => {
+            if midi_note.is_multiple_of(2) {
+                -0.7
+            } else {
+                0.7
+            }
+        }
+        Layer::Percussion(_) => 0.0,
+    }
+}
+
+/// The percussion voice and pan for a composed hit.
+fn percussion_voice(kind: PercussionKind, midi_note: u8) -> (PercussionVoice, f32) {
+    let side = if midi_note.is_multiple_of(2) {
+        -1.0
+    } else {
+        1.0
+    };
+    match kind {
+        PercussionKind::Pulse => (PercussionVoice::Pulse, 0.0),
+        PercussionKind::Tick => (PercussionVoice::Tick, 0.35 * side),
+        PercussionKind::Shaker => (PercussionVoice::Shaker, -0.3 * side),
+        PercussionKind::Bell => (PercussionVoice::Bell, 0.5 * side),
+    }
+}
+
+#[inline]
+fn finite_or_zero(sample: f32) -> f32 {
+    if sample.is_finite() { sample } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests;

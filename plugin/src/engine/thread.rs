@@ -16,10 +16,12 @@ use std::time::Duration;
 use crate::params::{MusicalSettings, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::{
-    BlockRequest, Frame, FrameProducer, RequestConsumer, Telemetry, TransportSnapshot, WaitPolicy,
+    BlockRequest, Frame, FrameProducer, NoteOutProducer, RequestConsumer, Telemetry,
+    TransportSnapshot, WaitPolicy,
 };
 
 use super::core::{ENGINE_BLOCK_FRAMES, EngineCore};
+use super::feed::NowPlayingFeed;
 
 /// How far beyond the largest host block the engine keeps the ring filled in realtime mode, in
 /// seconds: enough to ride out a scheduling hiccup, little enough that parameter changes feel
@@ -79,6 +81,18 @@ impl EngineConfig {
     }
 }
 
+/// The engine's connections to the rest of the plugin.
+pub struct EngineIo {
+    /// Where rendered frames go.
+    pub frames: FrameProducer,
+    /// Where block requests come from.
+    pub requests: RequestConsumer,
+    /// Where composed notes go out as MIDI, if anyone listens.
+    pub notes: Option<NoteOutProducer>,
+    /// Where the now-playing snapshots go, if anyone reads them.
+    pub feed: Option<NowPlayingFeed>,
+}
+
 /// A running engine thread. Stopping (or dropping) it joins the thread.
 pub struct EngineHandle {
     /// Tells the loop to finish; set by `stop`.
@@ -88,15 +102,14 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    /// Starts an engine thread that answers `requests` into `producer`.
+    /// Starts an engine thread that answers `io.requests` into `io.frames`.
     ///
     /// # Errors
     /// Fails only if the operating system refuses to create a thread.
     pub fn spawn(
         config: EngineConfig,
         settings: Box<dyn SettingsSource>,
-        producer: FrameProducer,
-        requests: RequestConsumer,
+        io: EngineIo,
         telemetry: Arc<Telemetry>,
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
@@ -108,12 +121,20 @@ impl EngineHandle {
         let spawned = std::thread::Builder::new()
             .name("auralis-engine".into())
             .spawn(move || {
+                DenormalGuard::enable_for_thread();
+                let mut core = EngineCore::new(config.sample_rate, &settings.settings());
+                if let Some(notes) = io.notes {
+                    core = core.with_midi_out(notes);
+                }
+                if let Some(feed) = io.feed {
+                    core = core.with_feed(feed);
+                }
                 let mut engine = EngineLoop {
-                    core: EngineCore::new(config.sample_rate),
+                    core,
                     lead_frames: config.lead_frames as u64,
                     settings,
-                    producer,
-                    requests,
+                    producer: io.frames,
+                    requests: io.requests,
                     telemetry: thread_telemetry,
                     stop: thread_stop,
                     block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
@@ -172,13 +193,13 @@ struct EngineLoop {
 
 impl EngineLoop {
     fn run(&mut self) {
-        DenormalGuard::enable_for_thread();
         // Before the first request, the lead is rendered with the parameters as they are now,
         // so the first block finds its frames waiting.
         let initial = BlockRequest {
             until_frame: 0,
             settings: self.settings.settings(),
             transport: TransportSnapshot::default(),
+            restart: false,
         };
         if !self.answer(&initial) {
             return self.finish();
@@ -202,6 +223,9 @@ impl EngineLoop {
 
     /// Renders up to the request's frame plus the lead. Returns false if the engine should stop.
     fn answer(&mut self, request: &BlockRequest) -> bool {
+        if request.restart {
+            self.core.restart(&request.settings);
+        }
         let target = request.until_frame + self.lead_frames;
         while self.core.frames_rendered() < target {
             let frames = (target - self.core.frames_rendered()).min(ENGINE_BLOCK_FRAMES as u64);
@@ -250,11 +274,16 @@ mod tests {
             let (producer, consumer) = audio_ring(config.ring_frames(BLOCK));
             let (mut requests, requests_rx) = request_ring();
             let telemetry = Arc::new(Telemetry::default());
+            let io = EngineIo {
+                frames: producer,
+                requests: requests_rx,
+                notes: None,
+                feed: None,
+            };
             let engine = EngineHandle::spawn(
                 config,
                 Box::new(MusicalSettings::default()),
-                producer,
-                requests_rx,
+                io,
                 telemetry.clone(),
             )
             .expect("spawn");
@@ -277,7 +306,15 @@ mod tests {
                 until_frame: at_frame + out.len() as u64,
                 settings,
                 transport: TransportSnapshot::new(false, None, None, at_frame),
+                restart: false,
             });
+            // A realtime host is paced by its sound card, so the engine has a block's time to
+            // answer; this test host runs flat out, so it gives the engine that time here, or a
+            // loaded test machine would turn scheduling delays into underruns.
+            let deadline = std::time::Instant::now() + Duration::from_secs(1);
+            while self.output.queued_frames() < out.len() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_micros(200));
+            }
             let mut left = [0.0; BLOCK];
             let mut right = [0.0; BLOCK];
             let outcome = self
@@ -321,7 +358,7 @@ mod tests {
 
     /// The same blocks and parameter changes give the same samples whether the host calls
     /// `process()` back to back or with pauses: timing never leaks into the music.
-    fn automated_render(policy: WaitPolicy, pause_every: Option<usize>) -> Vec<Frame> {
+    fn automated_render(policy: WaitPolicy, pause_every: Option<usize>) -> (Vec<Frame>, u64) {
         let mut rig = Rig::start(policy);
         let mut rendered = Vec::new();
         let mut out = [[0.0; 2]; BLOCK];
@@ -337,14 +374,15 @@ mod tests {
             rig.block(settings, &mut out);
             rendered.extend_from_slice(&out);
         }
-        rendered
+        (rendered, rig.telemetry.underruns())
     }
 
     #[test]
     fn automation_lands_at_the_same_frame_however_the_host_is_timed() {
         for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
-            let straight = automated_render(policy, None);
-            let paused = automated_render(policy, Some(7));
+            let (straight, straight_underruns) = automated_render(policy, None);
+            let (paused, paused_underruns) = automated_render(policy, Some(7));
+            assert_eq!((straight_underruns, paused_underruns), (0, 0), "{policy:?}");
             assert!(
                 straight == paused,
                 "{policy:?}: a pause in the host changed the samples"

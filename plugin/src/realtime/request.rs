@@ -30,6 +30,9 @@ pub struct BlockRequest {
     pub settings: MusicalSettings,
     /// The host transport at this block's first frame (its `at_frame`).
     pub transport: TransportSnapshot,
+    /// The host (re)started processing: the music starts over from its beginning with these
+    /// settings, from the next frame the engine renders.
+    pub restart: bool,
 }
 
 /// Creates the request ring. Allocates: call it in `activate`.
@@ -68,7 +71,11 @@ impl RequestProducer {
         if let Some(held) = self.held.take()
             && self.inner.push(held).is_err()
         {
-            self.held = Some(request);
+            // A restart must survive being superseded.
+            self.held = Some(BlockRequest {
+                restart: request.restart || held.restart,
+                ..request
+            });
             return;
         }
         if self.inner.push(request).is_err() {
@@ -102,6 +109,7 @@ mod tests {
             until_frame,
             settings: MusicalSettings::default(),
             transport: TransportSnapshot::new(false, None, None, until_frame),
+            restart: false,
         }
     }
 

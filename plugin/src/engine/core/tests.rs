@@ -1,0 +1,235 @@
+//! The whole engine, heard: level, key, determinism, brightness and robustness of what
+//! [`EngineCore`] renders, measured on the audio itself.
+
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex;
+
+use super::*;
+use crate::engine::settings;
+use crate::params::{KeyName, MidiLayers, ScaleName};
+
+/// Renders `seconds` of `settings` in engine blocks and returns the two channels.
+fn render(settings: &MusicalSettings, seconds: f64, sample_rate: f32) -> (Vec<f32>, Vec<f32>) {
+    let mut engine = EngineCore::new(sample_rate, settings);
+    let total = (seconds * sample_rate as f64) as usize;
+    let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
+    let (mut left, mut right) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    while left.len() < total {
+        let frames = (total - left.len()).min(ENGINE_BLOCK_FRAMES);
+        engine.render(settings, None, &mut block[..frames]);
+        for frame in &block[..frames] {
+            left.push(frame[0]);
+            right.push(frame[1]);
+        }
+    }
+    (left, right)
+}
+
+fn settings() -> MusicalSettings {
+    MusicalSettings {
+        midi_out: MidiLayers::Off,
+        ..MusicalSettings::default()
+    }
+}
+
+fn rms_dbfs(left: &[f32], right: &[f32]) -> f64 {
+    let sum: f64 = left.iter().chain(right).map(|&s| (s as f64).powi(2)).sum();
+    10.0 * (sum / (left.len() + right.len()) as f64).max(1e-30).log10()
+}
+
+fn peak(left: &[f32], right: &[f32]) -> f32 {
+    left.iter().chain(right).fold(0.0f32, |m, s| m.max(s.abs()))
+}
+
+/// FFT length: bins of 1.5 Hz at 48 kHz, finer than a semitone down to the drone's register.
+const N: usize = 32_768;
+
+/// Average power spectrum of the mid signal over Hann windows of [`N`] frames; bin width
+/// `sample_rate / N`.
+fn power_spectrum(left: &[f32], right: &[f32]) -> Vec<f64> {
+    let fft = FftPlanner::<f64>::new().plan_fft_forward(N);
+    let mut sum = vec![0.0; N / 2];
+    let mut buffer = vec![Complex::new(0.0, 0.0); N];
+    let mut start = 0;
+    while start + N <= left.len() {
+        for (i, slot) in buffer.iter_mut().enumerate() {
+            let window = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / N as f64).cos();
+            let mid = 0.5 * (left[start + i] as f64 + right[start + i] as f64);
+            *slot = Complex::new(mid * window, 0.0);
+        }
+        fft.process(&mut buffer);
+        for (acc, bin) in sum.iter_mut().zip(&buffer) {
+            *acc += bin.norm_sqr();
+        }
+        start += N / 2;
+    }
+    sum
+}
+
+/// Share of the pitched energy (spectral peaks between 50 Hz and 4 kHz) that falls on the
+/// pitch classes of `key`/`scale`.
+fn in_scale_share(
+    left: &[f32],
+    right: &[f32],
+    sample_rate: f32,
+    key: KeyName,
+    scale: ScaleName,
+) -> f64 {
+    let spectrum = power_spectrum(left, right);
+    let bin_hz = sample_rate as f64 / N as f64;
+    let classes = settings::scale(scale)
+        .pitch_classes(crate::music::Key::from_pitch_class(key.pitch_class()));
+    let (mut on, mut total) = (0.0, 0.0);
+    for k in 2..spectrum.len() - 1 {
+        let hz = k as f64 * bin_hz;
+        if !(50.0..4_000.0).contains(&hz) {
+            continue;
+        }
+        // Peaks only: the tonal partials, not the noise floor of percussion and reverb.
+        if spectrum[k] < spectrum[k - 1] || spectrum[k] < spectrum[k + 1] {
+            continue;
+        }
+        let midi = 69.0 + 12.0 * (hz / 440.0).log2();
+        let class = (midi.round() as i64).rem_euclid(12) as u8;
+        total += spectrum[k];
+        if classes.contains(class) {
+            on += spectrum[k];
+        }
+    }
+    on / total.max(1e-30)
+}
+
+fn spectral_centroid_hz(left: &[f32], right: &[f32], sample_rate: f32) -> f64 {
+    let spectrum = power_spectrum(left, right);
+    let bin_hz = sample_rate as f64 / N as f64;
+    let (weighted, total) = spectrum
+        .iter()
+        .enumerate()
+        .fold((0.0, 0.0), |(w, t), (k, p)| {
+            (w + p.sqrt() * k as f64 * bin_hz, t + p.sqrt())
+        });
+    weighted / total.max(1e-30)
+}
+
+#[test]
+fn the_default_patch_plays_at_a_sane_level_without_clipping() {
+    let (left, right) = render(&settings(), 40.0, 48_000.0);
+    let skip = 10 * 48_000;
+    let rms = rms_dbfs(&left[skip..], &right[skip..]);
+    let peak = peak(&left, &right);
+    eprintln!("default patch: RMS {rms:.1} dBFS, peak {peak:.3}");
+    assert!(left.iter().chain(&right).all(|s| s.is_finite()));
+    assert!((-30.0..=-12.0).contains(&rms), "RMS {rms:.1} dBFS");
+    // The limiter's ceiling is -1.5 dBFS.
+    assert!(peak <= 0.85, "peak {peak}");
+    assert!(left.iter().zip(&right).any(|(l, r)| l != r), "stereo");
+}
+
+#[test]
+fn pitched_energy_falls_on_the_scale() {
+    for (key, scale) in [
+        (KeyName::D, ScaleName::Dorian),
+        (KeyName::FSharp, ScaleName::Lydian),
+        (KeyName::A, ScaleName::Minor),
+    ] {
+        let s = MusicalSettings {
+            key,
+            scale,
+            ..settings()
+        };
+        let (left, right) = render(&s, 30.0, 48_000.0);
+        let share = in_scale_share(&left, &right, 48_000.0, key, scale);
+        assert!(
+            share >= 0.85,
+            "{key:?} {scale:?}: {:.0}% in scale",
+            share * 100.0
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_is_the_same_music_and_another_seed_is_not() {
+    let first = render(&settings(), 8.0, 48_000.0);
+    let second = render(&settings(), 8.0, 48_000.0);
+    assert!(first == second, "two renders of the same settings differ");
+    let other = MusicalSettings {
+        seed: 8,
+        ..settings()
+    };
+    let third = render(&other, 8.0, 48_000.0);
+    let difference = first
+        .0
+        .iter()
+        .zip(&third.0)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(difference > 0.01, "seed 8 sounds like seed 7");
+}
+
+#[test]
+fn brightness_raises_the_spectral_centroid() {
+    let at = |brightness: f32| {
+        let s = MusicalSettings {
+            brightness,
+            ..settings()
+        };
+        let (left, right) = render(&s, 20.0, 48_000.0);
+        spectral_centroid_hz(&left, &right, 48_000.0)
+    };
+    let (dark, bright) = (at(0.1), at(0.9));
+    assert!(
+        bright >= 1.3 * dark,
+        "centroid {dark:.0} Hz → {bright:.0} Hz"
+    );
+}
+
+#[test]
+fn extreme_settings_at_every_sample_rate_stay_finite_and_below_the_ceiling() {
+    let extremes = [
+        (0.0, 0.0, 0.0, 30.0),
+        (1.0, 1.0, 1.0, 180.0),
+        (1.0, 0.0, 1.0, 30.0),
+        (0.0, 1.0, 0.0, 180.0),
+    ];
+    for sample_rate in [44_100.0, 96_000.0, 192_000.0] {
+        for (intensity, brightness, space, tempo_bpm) in extremes {
+            let s = MusicalSettings {
+                intensity,
+                brightness,
+                space,
+                tempo_bpm,
+                ..settings()
+            };
+            let (left, right) = render(&s, 4.0, sample_rate);
+            assert!(
+                left.iter().chain(&right).all(|x| x.is_finite()),
+                "{sample_rate} Hz {s:?}: non-finite"
+            );
+            let peak = peak(&left, &right);
+            assert!(peak <= 0.85, "{sample_rate} Hz {s:?}: peak {peak}");
+            assert!(
+                rms_dbfs(&left, &right) > -60.0,
+                "{sample_rate} Hz {s:?}: silent"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_seed_change_mid_stream_keeps_playing_without_a_gap() {
+    let mut engine = EngineCore::new(48_000.0, &settings());
+    let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
+    let mut quiet_blocks = 0;
+    for i in 0..2_000 {
+        let s = MusicalSettings {
+            seed: if i < 1_000 { 7 } else { 1234 },
+            ..settings()
+        };
+        engine.render(&s, None, &mut block);
+        let energy: f32 = block.iter().map(|f| f[0] * f[0] + f[1] * f[1]).sum();
+        if i > 400 && energy < 1e-6 {
+            quiet_blocks += 1;
+        }
+    }
+    assert_eq!(quiet_blocks, 0, "silence after a seed change");
+}

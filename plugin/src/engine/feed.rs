@@ -1,0 +1,168 @@
+//! What is playing now and next, for the GUI and the web monitor.
+//!
+//! The engine publishes a small `Copy` [`NowPlaying`] about twenty times a second. Publishing
+//! never waits: if a reader happens to be copying the previous value at that instant, this
+//! update is skipped and the next one goes through. Readers (GUI, monitor; never the audio
+//! thread) take a copy.
+
+use std::fmt::Write;
+use std::sync::{Arc, Mutex, TryLockError};
+
+use crate::compose::{ChordInfo, Layer, NoteEvent};
+use crate::params::{KeyName, MusicalSettings, ScaleName};
+use crate::synth::RendererKind;
+
+/// Upcoming notes a snapshot carries.
+pub const MAX_UPCOMING: usize = 16;
+
+/// A chord symbol in a fixed buffer, so snapshots stay `Copy` and publishing never allocates.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChordLabel {
+    /// UTF-8 bytes of the symbol.
+    bytes: [u8; 16],
+    /// Bytes used.
+    len: u8,
+}
+
+impl ChordLabel {
+    /// The symbol, such as "Dm9".
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl Write for ChordLabel {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let start = self.len as usize;
+        let end = start + s.len();
+        if end > self.bytes.len() {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[start..end].copy_from_slice(s.as_bytes());
+        self.len = end as u8;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for ChordLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// A note the composer has planned.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct UpcomingNote {
+    /// Beat it starts on.
+    pub start_beat: f64,
+    /// Length in beats.
+    pub duration_beats: f64,
+    /// MIDI note number.
+    pub midi_note: u8,
+    /// Which layer plays it.
+    pub layer: Option<Layer>,
+    /// 0..=1.
+    pub velocity: f32,
+}
+
+/// One snapshot of the music.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NowPlaying {
+    /// Key in effect.
+    pub key: KeyName,
+    /// Scale in effect.
+    pub scale: ScaleName,
+    /// Tempo in effect (the host's when following it), BPM.
+    pub tempo_bpm: f64,
+    /// Beat position of the newest rendered frame.
+    pub beat: f64,
+    /// Intensity, 0..=1.
+    pub intensity: f32,
+    /// The chord sounding now.
+    pub chord: ChordLabel,
+    /// Beat the current chord started on.
+    pub chord_start_beat: f64,
+    /// Whether the chord is borrowed from the parallel mode.
+    pub chord_borrowed: bool,
+    /// The next planned notes, in start order.
+    pub upcoming: [UpcomingNote; MAX_UPCOMING],
+    /// How many of `upcoming` are filled.
+    pub upcoming_len: usize,
+    /// Voices sounding.
+    pub active_voices: u32,
+    /// The renderer producing the voices.
+    pub renderer: RendererKind,
+    /// Gain reduction of the output limiter, dB (≤ 0).
+    pub gain_reduction_db: f32,
+}
+
+impl NowPlaying {
+    /// A snapshot with no upcoming notes yet.
+    pub fn new(settings: &MusicalSettings, beat: f64, tempo_bpm: f64, chord: ChordInfo) -> Self {
+        let mut label = ChordLabel::default();
+        // A symbol too long for the buffer is cut short, never an error worth reporting.
+        let _ = write!(label, "{chord}");
+        Self {
+            key: settings.key,
+            scale: settings.scale,
+            tempo_bpm,
+            beat,
+            intensity: settings.intensity,
+            chord: label,
+            chord_start_beat: chord.start_beat,
+            chord_borrowed: chord.borrowed,
+            upcoming: [UpcomingNote::default(); MAX_UPCOMING],
+            upcoming_len: 0,
+            active_voices: 0,
+            renderer: RendererKind::Cpu,
+            gain_reduction_db: 0.0,
+        }
+    }
+
+    /// Adds a planned note; false when full.
+    pub fn push_upcoming(&mut self, event: &NoteEvent) -> bool {
+        if self.upcoming_len == MAX_UPCOMING {
+            return false;
+        }
+        self.upcoming[self.upcoming_len] = UpcomingNote {
+            start_beat: event.start_beat,
+            duration_beats: event.duration_beats,
+            midi_note: event.midi_note,
+            layer: Some(event.layer),
+            velocity: event.velocity,
+        };
+        self.upcoming_len += 1;
+        true
+    }
+
+    /// The filled part of `upcoming`.
+    pub fn upcoming(&self) -> &[UpcomingNote] {
+        &self.upcoming[..self.upcoming_len]
+    }
+}
+
+/// The shared slot; cloning gives another handle to the same feed.
+#[derive(Clone, Default)]
+pub struct NowPlayingFeed {
+    /// The newest snapshot, if the engine has published one.
+    slot: Arc<Mutex<Option<NowPlaying>>>,
+}
+
+impl NowPlayingFeed {
+    /// Publishes a snapshot unless a reader holds the slot this instant. Never waits.
+    pub fn publish(&self, now: NowPlaying) {
+        match self.slot.try_lock() {
+            Ok(mut slot) => *slot = Some(now),
+            Err(TryLockError::Poisoned(poisoned)) => *poisoned.into_inner() = Some(now),
+            Err(TryLockError::WouldBlock) => {}
+        }
+    }
+
+    /// The newest snapshot.
+    pub fn latest(&self) -> Option<NowPlaying> {
+        match self.slot.lock() {
+            Ok(slot) => *slot,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Errors of the web monitor, worded for the person who started it.
+
+use std::net::SocketAddr;
+
+/// Why the monitor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The bind address is not loopback and no token is set, so anyone on the network could
+    /// listen. Set an access token, or bind to a loopback address such as 127.0.0.1.
+    #[error(
+        "refusing to serve on {bind} without an access token: anyone on the network could \
+         listen; set a token, or bind to a loopback address such as 127.0.0.1"
+    )]
+    TokenRequired {
+        /// The address that was asked for.
+        bind: SocketAddr,
+    },
+    /// The token is empty, longer than 256 characters, or has characters that do not survive
+    /// a URL unescaped. Use letters, digits, `-`, `_`, `.` and `~`.
+    #[error("the access token must be 1 to 256 characters from A-Z a-z 0-9 - _ . ~")]
+    InvalidToken,
+    /// The sample rate is outside what browsers can play (8 kHz to 192 kHz). Pass the engine's
+    /// real output rate.
+    #[error("sample rate {sample_rate} Hz is outside 8000..=192000 Hz")]
+    InvalidSampleRate {
+        /// The rate that was passed.
+        sample_rate: u32,
+    },
+    /// `max_listeners` is zero, so no browser could ever listen. Use at least 1.
+    #[error("max_listeners must be at least 1")]
+    NoListenersAllowed,
+    /// The port is taken or needs privileges. Pick another port or stop the other program.
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        /// The address that was asked for.
+        bind: SocketAddr,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The operating system refused a thread (out of resources). Free resources and retry.
+    #[error("cannot start the monitor's {thread} thread: {source}")]
+    Thread {
+        /// Which of the monitor's threads.
+        thread: &'static str,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A rejected parameter change: which field and why. The server answers it with HTTP 422 and
+/// the body `{"error": message, "field": field}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ParamError {
+    /// The JSON field that was rejected, as the client spelled it (`"tempo_bpm"`).
+    pub field: String,
+    /// Why, in words a person can act on (`"must be between 20 and 300"`).
+    pub message: String,
+}
+
+impl ParamError {
+    /// A rejection of `field` for `message`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
