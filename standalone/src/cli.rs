@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use auralis::params::{
-    KeyName, MusicalSettings, SEED_DEFAULT, SEED_MAX, ScaleName, TEMPO_DEFAULT_BPM, TEMPO_MAX_BPM,
-    TEMPO_MIN_BPM,
+    KeyName, MidiLayers, MusicalSettings, SEED_MAX, ScaleName, TEMPO_MAX_BPM, TEMPO_MIN_BPM,
 };
+use auralis::presets::{self, Preset};
 use clap::{Args, Parser, Subcommand};
 
 /// Auralis: endlessly evolving generative ambient music.
@@ -24,12 +24,58 @@ pub enum Command {
     /// Render to a WAV file offline, as fast as the machine allows. The same flags always give
     /// the same file.
     Render(RenderArgs),
+    /// Play headless (no sound card, no display) and stream to browsers through the web
+    /// monitor until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+}
+
+/// Which renderer plays the voices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RendererChoice {
+    /// A real GPU when there is one, else the CPU.
+    Auto,
+    /// wgpu even on a software adapter.
+    Gpu,
+    /// The CPU.
+    Cpu,
+}
+
+impl std::fmt::Display for RendererChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RendererChoice::Auto => "auto",
+            RendererChoice::Gpu => "gpu",
+            RendererChoice::Cpu => "cpu",
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires --token.
+    #[arg(long, env = "AURALIS_BIND", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "AURALIS_PORT", default_value_t = 8040)]
+    pub port: u16,
+    /// Access token: required by every request when set, and enables the parameter API
+    /// (GET/PUT /api/v1/params). 1–256 characters of A–Z a–z 0–9 - _ . ~
+    #[arg(long, env = "AURALIS_TOKEN")]
+    pub token: Option<String>,
+    /// Renderer for the voices.
+    #[arg(long, env = "AURALIS_RENDERER", value_enum, default_value_t = RendererChoice::Auto)]
+    pub renderer: RendererChoice,
+    /// Sample rate of the stream in Hz.
+    #[arg(long, default_value_t = 48_000, value_parser = parse_sample_rate)]
+    pub sample_rate: u32,
+    #[command(flatten)]
+    pub music: MusicArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Length of the render in seconds (0 < S ≤ 86400).
-    #[arg(long, value_parser = parse_seconds)]
+    #[arg(long, value_parser = parse_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// The WAV file to write.
     #[arg(long)]
@@ -41,47 +87,66 @@ pub struct RenderArgs {
     pub music: MusicArgs,
 }
 
-/// The musical flags, shared by every subcommand that makes sound.
-#[derive(Debug, Args)]
+/// The musical flags, shared by every subcommand that makes sound. A preset sets them all; any
+/// flag given as well overrides the preset's value.
+#[derive(Debug, Args, Clone, Default)]
 pub struct MusicArgs {
-    /// Key: C, C#, D, D#, E, F, F#, G, G#, A, A#, B (also Db, Eb, Gb, Ab, Bb).
-    #[arg(long, default_value = "D", value_parser = parse_key)]
-    pub key: KeyName,
+    /// Start from a factory preset: Auralis (the default), Dawn, "Deep Field", "Glass Garden",
+    /// "Night Drive", Tidal.
+    #[arg(long, value_parser = parse_preset)]
+    pub preset: Option<&'static Preset>,
+    /// Key: C, C#, D, D#, E, F, F#, G, G#, A, A#, B (also Db, Eb, Gb, Ab, Bb). [default: D]
+    #[arg(long, value_parser = parse_key)]
+    pub key: Option<KeyName>,
     /// Scale: major, minor, dorian, phrygian, lydian, mixolydian, major-pentatonic,
-    /// minor-pentatonic.
-    #[arg(long, default_value = "dorian", value_parser = parse_scale)]
-    pub scale: ScaleName,
-    /// Tempo in BPM (30–180).
-    #[arg(long, default_value_t = TEMPO_DEFAULT_BPM, value_parser = parse_bpm)]
-    pub bpm: f32,
-    /// How much happens, 0–1.
-    #[arg(long, default_value_t = 0.45, value_parser = parse_unit)]
-    pub intensity: f32,
-    /// Timbre from dark to bright, 0–1.
-    #[arg(long, default_value_t = 0.5, value_parser = parse_unit)]
-    pub brightness: f32,
-    /// Reverb and delay, 0–1.
-    #[arg(long, default_value_t = 0.6, value_parser = parse_unit)]
-    pub space: f32,
-    /// Seed of the composer's choices (0–65535).
-    #[arg(long, default_value_t = SEED_DEFAULT as u32, value_parser = parse_seed)]
-    pub seed: u32,
+    /// minor-pentatonic. [default: dorian]
+    #[arg(long, value_parser = parse_scale)]
+    pub scale: Option<ScaleName>,
+    /// Tempo in BPM, 30–180. [default: 70]
+    #[arg(long, value_parser = parse_bpm, allow_negative_numbers = true)]
+    pub bpm: Option<f32>,
+    /// How much happens, 0–1. [default: 0.45]
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    pub intensity: Option<f32>,
+    /// Timbre from dark to bright, 0–1. [default: 0.5]
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    pub brightness: Option<f32>,
+    /// Reverb and delay, 0–1. [default: 0.6]
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    pub space: Option<f32>,
+    /// Seed of the composer's choices, 0–65535. [default: 7]
+    #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
+    pub seed: Option<u32>,
 }
 
 impl MusicArgs {
-    /// The validated settings these flags describe.
+    /// The validated settings these flags describe: the preset (or the default patch), with
+    /// every given flag applied on top.
     pub fn settings(&self) -> MusicalSettings {
+        let base = self
+            .preset
+            .map_or_else(MusicalSettings::default, |p| p.settings);
         MusicalSettings {
-            key: self.key,
-            scale: self.scale,
-            tempo_bpm: self.bpm,
+            key: self.key.unwrap_or(base.key),
+            scale: self.scale.unwrap_or(base.scale),
+            tempo_bpm: self.bpm.unwrap_or(base.tempo_bpm),
+            // Without a host there is nothing to follow.
             sync_to_host: false,
-            intensity: self.intensity,
-            brightness: self.brightness,
-            space: self.space,
-            seed: self.seed,
+            intensity: self.intensity.unwrap_or(base.intensity),
+            brightness: self.brightness.unwrap_or(base.brightness),
+            space: self.space.unwrap_or(base.space),
+            seed: self.seed.unwrap_or(base.seed),
+            // Nothing without a host receives MIDI.
+            midi_out: MidiLayers::Off,
         }
     }
+}
+
+fn parse_preset(value: &str) -> Result<&'static Preset, String> {
+    presets::find(value).ok_or_else(|| {
+        let names: Vec<&str> = presets::names().collect();
+        format!("unknown preset {value:?}; presets: {}", names.join(", "))
+    })
 }
 
 const KEYS: [&str; 12] = [
@@ -89,7 +154,7 @@ const KEYS: [&str; 12] = [
 ];
 const FLATS: [(&str, usize); 5] = [("db", 1), ("eb", 3), ("gb", 6), ("ab", 8), ("bb", 10)];
 
-fn parse_key(value: &str) -> Result<KeyName, String> {
+pub(crate) fn parse_key(value: &str) -> Result<KeyName, String> {
     let lower = value.trim().to_ascii_lowercase();
     let index = KEYS
         .iter()
@@ -116,7 +181,7 @@ const ALL_KEYS: [KeyName; 12] = [
     KeyName::B,
 ];
 
-fn parse_scale(value: &str) -> Result<ScaleName, String> {
+pub(crate) fn parse_scale(value: &str) -> Result<ScaleName, String> {
     let normal: String = value
         .trim()
         .to_ascii_lowercase()
@@ -222,5 +287,42 @@ mod tests {
         assert!(parse_seconds("0").is_err());
         assert!(parse_sample_rate("22050").is_err());
         assert_eq!(parse_bpm("72.5"), Ok(72.5));
+    }
+
+    #[test]
+    fn a_preset_sets_everything_and_flags_override_it() {
+        let cli = Cli::try_parse_from([
+            "auralis",
+            "render",
+            "--seconds",
+            "1",
+            "--out",
+            "x.wav",
+            "--preset",
+            "deep field",
+            "--bpm",
+            "60",
+        ])
+        .expect("valid flags");
+        let Command::Render(args) = cli.command else {
+            panic!("render");
+        };
+        let settings = args.music.settings();
+        let deep_field = presets::find("Deep Field").expect("preset").settings;
+        assert_eq!(settings.key, deep_field.key);
+        assert_eq!(settings.space, deep_field.space);
+        assert_eq!(settings.tempo_bpm, 60.0);
+        let error = Cli::try_parse_from([
+            "auralis",
+            "render",
+            "--seconds",
+            "1",
+            "--out",
+            "x.wav",
+            "--preset",
+            "polka",
+        ])
+        .expect_err("unknown preset");
+        assert!(error.to_string().contains("Night Drive"), "{error}");
     }
 }

@@ -4,9 +4,13 @@
 //!   backend) and its window.
 //! - `auralis render --seconds S --out FILE.wav [musical flags]`: offline, deterministic, as fast
 //!   as the machine allows.
+//! - `auralis serve [--bind] [--port] [--token] [musical flags]`: headless, streamed to browsers.
 
+mod api;
 mod cli;
+mod live;
 mod render;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Run => unreachable!("handled above"),
         cli::Command::Render(args) => render::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -48,7 +48,7 @@ fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
     let mut writer = hound::WavWriter::create(temp, spec)
         .with_context(|| format!("--out {}: cannot write here", args.out.display()))?;
     let settings = args.music.settings();
-    let mut engine = EngineCore::new(args.sample_rate as f32);
+    let mut engine = EngineCore::new(args.sample_rate as f32, &settings);
     let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
     let mut done = 0u64;
     while done < total_frames {

@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::process::{run, run_in, target_dir, workspace_root};
 
-/// Debian packages the build and the tests need, each with the reason.
-const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+/// Debian packages the build needs, each with the reason.
+const BUILD_PACKAGES: &[(&str, &str)] = &[
     ("pkg-config", "locating system libraries for -sys crates"),
     ("libasound2-dev", "the standalone's ALSA backend"),
     ("libjack-jackd2-dev", "the standalone's JACK backend"),
@@ -19,27 +19,48 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("libxcb-dri2-0-dev", "the plugin window (baseview)"),
     ("libxcursor-dev", "the plugin window (baseview)"),
     ("libgl1-mesa-dev", "the plugin window's OpenGL context"),
+    (
+        "libopus-dev",
+        "Opus streams of the web monitor in `auralis serve`",
+    ),
 ];
 
-/// Installs every Debian package and the Python venv.
+/// Debian packages only the tests need.
+const TEST_PACKAGES: &[(&str, &str)] = &[
+    (
+        "chromium",
+        "the browser that plays the web monitor in the tests",
+    ),
+    ("nodejs", "runs the browser test (Playwright)"),
+    ("npm", "installs the browser test's Playwright"),
+];
+
+/// Installs every Debian package, the Python venv and the browser test's npm packages.
 pub fn install_all() -> Result<()> {
-    install_debian_packages()?;
+    install_debian_packages(true)?;
     python_venv()?;
+    browser_test_packages()?;
     Ok(())
 }
 
-/// Installs the missing Debian packages with apt-get (as root), or explains what to install.
-pub fn install_debian_packages() -> Result<()> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
+/// Installs the missing Debian packages with apt-get (as root), or explains what to install:
+/// those the build needs, and with `for_tests` those the tests need too.
+pub fn install_debian_packages(for_tests: bool) -> Result<()> {
+    let wanted: Vec<&(&str, &str)> = BUILD_PACKAGES
+        .iter()
+        .chain(if for_tests { TEST_PACKAGES } else { &[] })
+        .collect();
+    let missing: Vec<&str> = wanted
         .iter()
         .map(|(name, _)| *name)
-        .filter(|name| !is_installed(name))
+        // A Node.js that did not come from Debian is as good.
+        .filter(|name| !(is_installed(name) || is_node(name) && has_command(name)))
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
     if !is_root() {
-        let reasons: Vec<String> = DEBIAN_PACKAGES
+        let reasons: Vec<String> = wanted
             .iter()
             .filter(|(n, _)| missing.contains(n))
             .map(|(n, why)| format!("  {n}: {why}"))
@@ -68,6 +89,37 @@ fn is_installed(package: &str) -> bool {
         .output()
         .map(|out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
         .unwrap_or(false)
+}
+
+fn is_node(package: &str) -> bool {
+    matches!(package, "nodejs" | "npm")
+}
+
+fn has_command(name: &str) -> bool {
+    let command = if name == "nodejs" { "node" } else { name };
+    Command::new(command)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Installs the browser test's npm packages (once per lock file) and returns its directory.
+pub fn browser_test_packages() -> Result<PathBuf> {
+    let dir = workspace_root().join("tests/browser");
+    let lock = std::fs::read_to_string(dir.join("package-lock.json"))
+        .context("reading tests/browser/package-lock.json")?;
+    let stamp = dir.join("node_modules/.auralis-lock");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(&lock) {
+        return Ok(dir);
+    }
+    run_in(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir),
+        "npm ci (tests/browser: playwright-core)",
+    )?;
+    std::fs::write(&stamp, lock)?;
+    Ok(dir)
 }
 
 fn is_root() -> bool {

@@ -3,6 +3,7 @@
 //! - `bundle auralis [--release]`: build `target/bundled/Auralis.clap` and `Auralis.vst3`.
 //! - `demo`: the main job: install what is needed, build, and make music.
 //! - `test`: every check CI runs: formatting, lints, unit tests, the plugin in real hosts.
+//! - `bench [--quick]`: run the benchmarks and gather their figures in `target/bench/summary.json`.
 //! - `deps`: install the system packages and the Python test environment only.
 
 mod deps;
@@ -19,12 +20,14 @@ fn main() -> ExitCode {
         }
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(&args[1..]),
+        Some("bench") => tasks::bench(&args[1..]),
         Some("deps") => deps::install_all(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n  demo                  build and play the default \
                  patch (the main job)\n  test                  run every check and test (what \
-                 CI runs)\n  deps                  install system packages and the Python test \
+                 CI runs)\n  bench [--quick]       run the benchmarks, figures in \
+                 target/bench/summary.json\n  deps                  install system packages and the Python test \
                  venv\n  bundle auralis [--release]   build Auralis.clap and Auralis.vst3 into \
                  target/bundled"
             );

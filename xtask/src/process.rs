@@ -36,11 +36,14 @@ pub fn run(program: &str, args: &[&str]) -> Result<()> {
     )
 }
 
-/// Runs a prepared command in the workspace root; an unsuccessful exit is an error.
+/// Runs a prepared command (in the workspace root unless it names a directory); an unsuccessful
+/// exit is an error.
 pub fn run_in(command: &mut Command, label: &str) -> Result<()> {
     eprintln!("\n==> {label}");
+    if command.get_current_dir().is_none() {
+        command.current_dir(workspace_root());
+    }
     let status = command
-        .current_dir(workspace_root())
         .status()
         .with_context(|| format!("could not start `{label}`"))?;
     if !status.success() {

@@ -7,38 +7,28 @@ use anyhow::{Context, Result};
 use crate::deps;
 use crate::process::{cargo, run, run_in, target_dir, workspace_root};
 
-/// The main job: build the standalone and render a demo of the default patch.
+/// The main job: build the standalone and start `auralis serve`, which prints the URL of the
+/// web monitor and plays until Ctrl-C. Any flags are handed to `serve` (`--port`, `--preset`,
+/// musical flags; see `auralis serve --help`).
 pub fn demo(args: &[String]) -> Result<()> {
-    deps::install_debian_packages()?;
-    let seconds = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-        .unwrap_or("30");
+    deps::install_debian_packages(false)?;
     let cargo = cargo();
     run(&cargo, &["build", "--release", "-p", "auralis-standalone"])?;
-    let out = target_dir().join("demo").join("auralis-demo.wav");
-    std::fs::create_dir_all(out.parent().context("demo dir")?)?;
     let binary = target_dir().join("release").join("auralis");
+    eprintln!(
+        "\nstarting Auralis; open the URL below in a browser and press Play (Ctrl-C stops)\n"
+    );
     run_in(
-        Command::new(&binary).args([
-            "render",
-            "--seconds",
-            seconds,
-            "--out",
-            out.to_str().context("path")?,
-        ]),
-        "auralis render",
-    )?;
-    eprintln!("\nAuralis demo: {}", out.display());
-    Ok(())
+        Command::new(&binary).arg("serve").args(args),
+        "auralis serve",
+    )
 }
 
 /// Everything CI checks, in the order that fails fastest.
 pub fn test(args: &[String]) -> Result<()> {
     let skip_hosts = args.iter().any(|a| a == "--no-hosts");
-    deps::install_debian_packages()?;
+    deps::install_debian_packages(true)?;
+    let browser_tests = deps::browser_test_packages()?;
     let cargo = cargo();
     run(&cargo, &["fmt", "--all", "--check"])?;
     run(
@@ -66,6 +56,7 @@ pub fn test(args: &[String]) -> Result<()> {
         Command::new(&cargo)
             .args(["test", "--workspace"])
             .env("AURALIS_BUNDLE_DIR", &bundled)
+            .env("AURALIS_BROWSER_TESTS", &browser_tests)
             .env("AURALIS_DEBUG_CLAP", &debug_clap),
         "cargo test --workspace",
     )?;
@@ -82,4 +73,38 @@ pub fn test(args: &[String]) -> Result<()> {
             .current_dir(workspace_root()),
         "pytest tests/python (pedalboard, DawDreamer)",
     )
+}
+
+/// Benchmark programs of the `auralis` crate (`plugin/benches/`), run in this order.
+const BENCHES: &[&str] = &["engine"];
+
+/// The benchmarks, each writing a JSON object of figures, merged into `target/bench/summary.json`.
+pub fn bench(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    deps::install_debian_packages(false)?;
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).context("create target/bench")?;
+    let cargo = cargo();
+    let mut summary = serde_json::Map::new();
+    for bench in BENCHES {
+        let out = dir.join(format!("{bench}.json"));
+        let mut command = Command::new(&cargo);
+        command
+            .args(["bench", "-p", "auralis", "--bench", bench, "--"])
+            .env("AURALIS_BENCH_OUT", &out);
+        if quick {
+            command.arg("--quick");
+        }
+        run_in(&mut command, &format!("benchmark {bench}"))?;
+        let figures =
+            std::fs::read_to_string(&out).with_context(|| format!("read {}", out.display()))?;
+        let figures: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&figures)
+            .with_context(|| format!("{} is not a JSON object", out.display()))?;
+        summary.extend(figures);
+    }
+    let summary = serde_json::to_string_pretty(&summary)?;
+    let path = dir.join("summary.json");
+    std::fs::write(&path, &summary).with_context(|| format!("write {}", path.display()))?;
+    eprintln!("\n{summary}\nfigures in {}", path.display());
+    Ok(())
 }

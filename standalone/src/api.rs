@@ -1,0 +1,194 @@
+//! What `serve` tells the web monitor (status) and lets it change (the parameter API).
+//!
+//! The parameter API speaks JSON with the same names and ranges as the command line:
+//! `{"key": "F#", "scale": "lydian", "tempo_bpm": 72, "intensity": 0.4, "brightness": 0.6,
+//! "space": 0.7, "seed": 12}`. A `PUT` may carry any subset; every value is validated before any
+//! is applied, and the first bad one is refused with its field and range (HTTP 422).
+
+use std::sync::Arc;
+
+use auralis::engine::NowPlayingFeed;
+use auralis::monitor::{MonitorStatus, ParamError, ParamsControl, StatusSource};
+use auralis::params::{
+    KeyName, MusicalSettings, SEED_MAX, ScaleName, TEMPO_MAX_BPM, TEMPO_MIN_BPM,
+};
+use auralis::realtime::Telemetry;
+use nice_plug::prelude::Enum;
+use serde_json::{Map, Value, json};
+
+use crate::cli::{parse_key, parse_scale};
+use crate::live::LiveSettings;
+
+/// The names of the parameters the API accepts, for error messages.
+const FIELDS: &str = "key, scale, tempo_bpm, intensity, brightness, space, seed";
+
+/// Status and parameter control of a live engine.
+pub struct LiveApi {
+    /// The settings the clock plays.
+    pub settings: Arc<LiveSettings>,
+    /// What is playing.
+    pub feed: NowPlayingFeed,
+    /// Underrun count.
+    pub telemetry: Arc<Telemetry>,
+    /// The renderer in use, as reported.
+    pub renderer: String,
+    /// Output sample rate.
+    pub sample_rate: u32,
+}
+
+/// A key's display name ("F#").
+pub fn key_name(key: KeyName) -> &'static str {
+    KeyName::variants()[key.to_index()]
+}
+
+/// A scale's display name ("Major Pentatonic").
+pub fn scale_name(scale: ScaleName) -> &'static str {
+    ScaleName::variants()[scale.to_index()]
+}
+
+impl StatusSource for LiveApi {
+    fn status(&self) -> MonitorStatus {
+        let settings = self.settings.get();
+        let now = self.feed.latest();
+        MonitorStatus {
+            key: key_name(settings.key).into(),
+            scale: scale_name(settings.scale).into(),
+            tempo_bpm: settings.tempo_bpm as f64,
+            intensity: settings.intensity,
+            brightness: settings.brightness,
+            space: settings.space,
+            seed: settings.seed,
+            chord: now.map(|n| n.chord.as_str().to_owned()).unwrap_or_default(),
+            renderer: now
+                .map(|n| n.renderer.as_str().to_owned())
+                .unwrap_or_else(|| self.renderer.clone()),
+            underruns: self.telemetry.underruns(),
+            sample_rate: self.sample_rate,
+        }
+    }
+}
+
+impl ParamsControl for LiveApi {
+    fn get(&self) -> Value {
+        to_json(&self.settings.get())
+    }
+
+    fn put(&self, changes: &Value) -> Result<Value, ParamError> {
+        let Some(changes) = changes.as_object() else {
+            return Err(ParamError::new(
+                "",
+                format!("expected a JSON object with any of: {FIELDS}"),
+            ));
+        };
+        let updated = apply(self.settings.get(), changes)?;
+        self.settings.set(updated);
+        Ok(to_json(&updated))
+    }
+}
+
+/// The settings as the API shows them.
+pub fn to_json(settings: &MusicalSettings) -> Value {
+    json!({
+        "key": key_name(settings.key),
+        "scale": scale_name(settings.scale),
+        "tempo_bpm": tidy(settings.tempo_bpm),
+        "intensity": tidy(settings.intensity),
+        "brightness": tidy(settings.brightness),
+        "space": tidy(settings.space),
+        "seed": settings.seed,
+    })
+}
+
+/// `settings` with every change applied, or the first change that is not valid.
+pub fn apply(
+    mut settings: MusicalSettings,
+    changes: &Map<String, Value>,
+) -> Result<MusicalSettings, ParamError> {
+    for (field, value) in changes {
+        let reject = |message: String| ParamError::new(field.as_str(), message);
+        match field.as_str() {
+            "key" => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| reject("must be a key name such as \"F#\"".into()))?;
+                settings.key = parse_key(text).map_err(reject)?;
+            }
+            "scale" => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| reject("must be a scale name such as \"dorian\"".into()))?;
+                settings.scale = parse_scale(text).map_err(reject)?;
+            }
+            "tempo_bpm" => {
+                settings.tempo_bpm = number(value, TEMPO_MIN_BPM as f64, TEMPO_MAX_BPM as f64)
+                    .map_err(reject)? as f32;
+            }
+            "intensity" => settings.intensity = number(value, 0.0, 1.0).map_err(reject)? as f32,
+            "brightness" => settings.brightness = number(value, 0.0, 1.0).map_err(reject)? as f32,
+            "space" => settings.space = number(value, 0.0, 1.0).map_err(reject)? as f32,
+            "seed" => {
+                let seed = value
+                    .as_u64()
+                    .filter(|s| *s <= SEED_MAX as u64)
+                    .ok_or_else(|| {
+                        reject(format!("must be an integer between 0 and {SEED_MAX}"))
+                    })?;
+                settings.seed = seed as u32;
+            }
+            _ => return Err(reject(format!("unknown parameter; known: {FIELDS}"))),
+        }
+    }
+    Ok(settings)
+}
+
+/// An f32 as the f64 a person wrote: 0.8, not 0.800000011920929.
+fn tidy(value: f32) -> f64 {
+    (value as f64 * 1e4).round() / 1e4
+}
+
+fn number(value: &Value, min: f64, max: f64) -> Result<f64, String> {
+    value
+        .as_f64()
+        .filter(|v| v.is_finite() && (min..=max).contains(v))
+        .ok_or_else(|| format!("must be a number between {min} and {max}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changes(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn valid_changes_apply_and_names_are_loose() {
+        let updated = apply(
+            MusicalSettings::default(),
+            &changes(json!({"key": "f#", "scale": "Major Pentatonic", "tempo_bpm": 90, "seed": 9})),
+        )
+        .expect("valid");
+        assert_eq!(updated.key, KeyName::FSharp);
+        assert_eq!(updated.scale, ScaleName::MajorPentatonic);
+        assert_eq!(updated.tempo_bpm, 90.0);
+        assert_eq!(updated.seed, 9);
+        assert_eq!(to_json(&updated)["key"], "F#");
+    }
+
+    #[test]
+    fn bad_values_name_their_field_and_range_and_change_nothing() {
+        for (body, field, range) in [
+            (json!({"tempo_bpm": 500}), "tempo_bpm", "30"),
+            (json!({"intensity": -1}), "intensity", "between 0 and 1"),
+            (json!({"seed": 70000}), "seed", "65535"),
+            (json!({"key": "H"}), "key", "valid keys"),
+            (json!({"space": "lots"}), "space", "number"),
+            (json!({"volume": 1}), "volume", "known:"),
+        ] {
+            let error =
+                apply(MusicalSettings::default(), &changes(body.clone())).expect_err("invalid");
+            assert_eq!(error.field, field, "{body}");
+            assert!(error.message.contains(range), "{body}: {}", error.message);
+        }
+    }
+}
