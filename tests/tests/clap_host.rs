@@ -772,7 +772,10 @@ fn key_automation_in_process_transposes_the_music() {
         "F#: {}",
         format_chroma(&chroma_f_sharp)
     );
-    assert!(dorian_share(&chroma_c, 6) < 0.6 && dorian_share(&chroma_f_sharp, 0) < 0.6);
+    // Two Dorian scales a tritone apart share two pitch classes, so neither render may fit the
+    // other key nearly as well as its own.
+    assert!(dorian_share(&chroma_c, 0) > dorian_share(&chroma_c, 6) + 0.25);
+    assert!(dorian_share(&chroma_f_sharp, 6) > dorian_share(&chroma_f_sharp, 0) + 0.25);
 
     // Automating the key mid-stream (an event in the middle of a block) moves the music there,
     // at the next chord change: within 20 s at the default intensity.
