@@ -213,6 +213,10 @@ impl Plugin for Auralis {
 
         let transport = context.transport();
         let at_frame = active.output.frames_consumed();
+        let restart = std::mem::take(&mut self.restart_pending);
+        if restart {
+            active.output.request_restart();
+        }
         active.requests.publish(BlockRequest {
             until_frame: at_frame + frames as u64,
             settings: self.params.settings(),
@@ -222,7 +226,7 @@ impl Plugin for Auralis {
                 transport.pos_beats(),
                 at_frame,
             ),
-            restart: std::mem::take(&mut self.restart_pending),
+            restart,
         });
         active.output.fill(left, right);
         active.notes.drain_block(at_frame, frames, |timing, note| {

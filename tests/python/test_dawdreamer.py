@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from auralis_audio import (
+    power_spectrum,
     best_transposition,
     chroma,
     chroma_distance,
@@ -59,13 +60,15 @@ def test_parameters_are_reachable_by_name_and_index(vst3):
     host.set_choice("Key", "C", KEY_NAMES)
     host.set_choice("Scale", "Minor", SCALE_NAMES)
     intensity = names.index("Intensity")
-    assert host.plugin.set_parameter(intensity, 0.9)
+    # 0.55: below 0.6 the composer borrows no chords from the parallel mode, so every
+    # pitched note is in the scale.
+    assert host.plugin.set_parameter(intensity, 0.55)
     in_c = host.render(6.0)
 
     host.set_choice("Key", "F#", KEY_NAMES)
     in_f_sharp = host.render(6.0)
     shown = {name: host.plugin.get_parameter_text(i) for i, name in enumerate(names)}
-    assert (shown["Key"], shown["Scale"], shown["Intensity"]) == ("F#", "Minor", "90"), shown
+    assert (shown["Key"], shown["Scale"], shown["Intensity"]) == ("F#", "Minor", "55"), shown
 
     for what, audio in (("C Minor", in_c), ("F# Minor", in_f_sharp)):
         assert_plays(audio, SAMPLE_RATE, f"DawDreamer, {what}")
@@ -80,15 +83,16 @@ def test_parameters_are_reachable_by_name_and_index(vst3):
 
 
 def test_intensity_automation_is_heard(vst3):
-    """Intensity ramps 0 -> 1 over 10 s; the second half must sound busier than the first.
+    """Intensity ramps 0 -> 1 over 12 s; the music must follow it.
 
-    The same render with Intensity held at 0 is the control: the music's own slow motion
-    (the placeholder breathes with a 14 s period) changes the halves too, and the comparison
-    must be about the automation, not that.
+    The same render with Intensity held at 0 is the control. Same seed, same start: the two
+    are the same music until the automation takes effect (the composer applies Intensity at
+    the next bar for percussion and texture, at the next phrase for harmony and melody), and
+    then the automated one must be clearly busier: percussion comes in, which puts energy
+    into the upper bands where the calm patch has almost none.
     """
-    seconds = 10.0
+    seconds = 12.0
     frames = int(seconds * SAMPLE_RATE)
-    half = frames // 2
 
     automated = DawDreamerHost.load(vst3, SAMPLE_RATE, BLOCK_FRAMES)
     automated.automate("Intensity", np.linspace(0.0, 1.0, frames, dtype=np.float32))
@@ -100,20 +104,22 @@ def test_intensity_automation_is_heard(vst3):
 
     assert_plays(ramp, SAMPLE_RATE, "DawDreamer with Intensity automation")
     assert_plays(control, SAMPLE_RATE, "DawDreamer with Intensity held at 0")
-    first, second = chroma(ramp[:, :half], SAMPLE_RATE), chroma(ramp[:, half:], SAMPLE_RATE)
-    ramp_change = chroma_distance(first, second)
-    control_change = chroma_distance(chroma(control[:, :half], SAMPLE_RATE), chroma(control[:, half:], SAMPLE_RATE))
-    first_classes, second_classes = effective_pitch_classes(first), effective_pitch_classes(second)
-    gain_db = rms_dbfs(ramp[:, half:]) - rms_dbfs(control[:, half:])
-    early_gain_db = rms_dbfs(ramp[:, : SAMPLE_RATE * 2]) - rms_dbfs(control[:, : SAMPLE_RATE * 2])
+    early = slice(0, SAMPLE_RATE)
+    late = slice(frames - 4 * SAMPLE_RATE, frames)
+    divergence_early = rms_dbfs(ramp[:, early] - control[:, early])
+    divergence_late = rms_dbfs(ramp[:, late] - control[:, late])
+    busier_db = band_energy_db(ramp[:, late], 2000.0, 10000.0) - band_energy_db(control[:, late], 2000.0, 10000.0)
     figures = (
-        f"halves' chroma differ by {ramp_change:.3f} (control {control_change:.3f}); pitch classes "
-        f"{first_classes:.2f} -> {second_classes:.2f}; second half {gain_db:+.2f} dB vs control, "
-        f"first 2 s {early_gain_db:+.2f} dB; strong pitch classes "
-        f"{len(strong_pitch_classes(first))} -> {len(strong_pitch_classes(second))}\n"
-        f"  first half:  {format_chroma(first)}\n  second half: {format_chroma(second)}"
+        f"ramp - control: {divergence_early:.1f} dBFS in the first second, {divergence_late:.1f} dBFS in "
+        f"the last 4 s; 2-10 kHz energy {busier_db:+.1f} dB against the control"
     )
-    assert ramp_change > max(0.05, 4.0 * control_change), f"automation not heard: {figures}"
-    assert second_classes > first_classes + 0.3, f"higher Intensity should bring in more notes: {figures}"
-    assert gain_db > 0.3, f"higher Intensity should add energy: {figures}"
-    assert abs(early_gain_db) < 0.5, f"renders differ before Intensity rose: {figures}"
+    assert divergence_late > -45.0, f"automation not heard: {figures}"
+    assert divergence_late > divergence_early + 20.0, f"the renders differ before the automation: {figures}"
+    assert busier_db > 3.0, f"higher Intensity should bring in more (percussion, notes): {figures}"
+
+
+def band_energy_db(audio: np.ndarray, low_hz: float, high_hz: float) -> float:
+    """Energy of the mid signal between ``low_hz`` and ``high_hz``, in dB."""
+    frequencies, power = power_spectrum(audio, SAMPLE_RATE)
+    band = (frequencies >= low_hz) & (frequencies < high_hz)
+    return 10.0 * np.log10(float(np.sum(power[band])) + 1e-30)

@@ -140,8 +140,9 @@ impl EngineCore {
         self.renderer.current().kind()
     }
 
-    /// Starts the music over from its beginning with `settings`, from the next frame: what
-    /// sounds now fades out quickly, reverb tails ring on.
+    /// Starts the music over from its beginning with `settings`, from the next frame, with
+    /// every voice, hit and tail cleared: what follows is exactly what a new engine would play
+    /// (the audio thread skips what was rendered before and fades the new music in).
     pub fn restart(&mut self, settings: &MusicalSettings) {
         let composer_settings = composer_settings(settings);
         self.composer = Composer::new(settings.seed as u64, composer_settings);
@@ -149,7 +150,10 @@ impl EngineCore {
         self.applied = composer_settings;
         self.scheduled.clear();
         self.timeline.restart();
-        self.voices.steal_all();
+        self.voices.clear();
+        self.percussion.reset();
+        self.effects.reset();
+        self.feed_countdown = 0;
         self.midi.all_off(self.frames_rendered);
     }
 

@@ -16,8 +16,7 @@ use std::time::Duration;
 use crate::params::{MusicalSettings, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::{
-    BlockRequest, Frame, FrameProducer, NoteOutProducer, RequestConsumer, Telemetry,
-    TransportSnapshot, WaitPolicy,
+    BlockRequest, Frame, FrameProducer, NoteOutProducer, RequestConsumer, Telemetry, WaitPolicy,
 };
 
 use super::core::{ENGINE_BLOCK_FRAMES, EngineCore};
@@ -64,8 +63,7 @@ impl EngineConfig {
     pub fn for_host(sample_rate: f32, policy: WaitPolicy, max_block_frames: usize) -> Self {
         let lead_frames = match policy {
             WaitPolicy::Realtime => {
-                let ahead = (REALTIME_AHEAD_S * sample_rate.max(1.0)) as usize;
-                (ahead + max_block_frames).next_multiple_of(ENGINE_BLOCK_FRAMES)
+                (REALTIME_AHEAD_S * sample_rate.max(1.0)) as usize + max_block_frames
             }
             WaitPolicy::Offline => 0,
         };
@@ -75,9 +73,10 @@ impl EngineConfig {
         }
     }
 
-    /// Ring capacity that always holds the lead plus one more block of `max_block_frames`.
+    /// Ring capacity that always holds the lead, one more host block of `max_block_frames` and
+    /// the part of an engine block beyond them.
     pub fn ring_frames(&self, max_block_frames: usize) -> usize {
-        self.lead_frames + max_block_frames.max(ENGINE_BLOCK_FRAMES) + ENGINE_BLOCK_FRAMES
+        self.lead_frames + max_block_frames.max(ENGINE_BLOCK_FRAMES) + 2 * ENGINE_BLOCK_FRAMES
     }
 }
 
@@ -132,12 +131,12 @@ impl EngineHandle {
                 let mut engine = EngineLoop {
                     core,
                     lead_frames: config.lead_frames as u64,
-                    settings,
                     producer: io.frames,
                     requests: io.requests,
                     telemetry: thread_telemetry,
                     stop: thread_stop,
                     block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
+                    restart_floor: 0,
                 };
                 engine.run();
             });
@@ -183,27 +182,17 @@ impl Drop for EngineHandle {
 struct EngineLoop {
     core: EngineCore,
     lead_frames: u64,
-    settings: Box<dyn SettingsSource>,
     producer: FrameProducer,
     requests: RequestConsumer,
     telemetry: Arc<Telemetry>,
     stop: Arc<AtomicBool>,
     block: Vec<Frame>,
+    /// Frame of the newest restart: transports of earlier frames are stale.
+    restart_floor: u64,
 }
 
 impl EngineLoop {
     fn run(&mut self) {
-        // Before the first request, the lead is rendered with the parameters as they are now,
-        // so the first block finds its frames waiting.
-        let initial = BlockRequest {
-            until_frame: 0,
-            settings: self.settings.settings(),
-            transport: TransportSnapshot::default(),
-            restart: false,
-        };
-        if !self.answer(&initial) {
-            return self.finish();
-        }
         while !self.stopping() {
             match self.requests.pop() {
                 Some(request) => {
@@ -221,27 +210,44 @@ impl EngineLoop {
         self.stop.load(Ordering::Acquire) || self.producer.is_abandoned()
     }
 
-    /// Renders up to the request's frame plus the lead. Returns false if the engine should stop.
+    /// Renders whole engine blocks until the ring holds everything up to the request's frame
+    /// plus the lead. Returns false if the engine should stop.
+    ///
+    /// Blocks always have [`ENGINE_BLOCK_FRAMES`] frames, whatever the host's block sizes, so the
+    /// samples never depend on how the host divides time; a request's settings apply from the
+    /// next engine block rendered after it.
     fn answer(&mut self, request: &BlockRequest) -> bool {
+        let mut until = request.until_frame;
         if request.restart {
+            // The music starts over at the next frame rendered; the audio thread skips what
+            // was rendered before. Its request counted from the frames it had played, so the
+            // same distance is measured from the restart.
+            let restart_frame = self.core.frames_rendered();
             self.core.restart(&request.settings);
+            self.restart_floor = restart_frame;
+            self.telemetry.acknowledge_restart(restart_frame);
+            until = restart_frame
+                + request
+                    .until_frame
+                    .saturating_sub(request.transport.at_frame);
         }
-        let target = request.until_frame + self.lead_frames;
+        // A transport read before the audio thread caught up with a restart refers to stale
+        // frames; the timeline would take it for a jump.
+        let transport =
+            (request.transport.at_frame >= self.restart_floor).then_some(request.transport);
+        let target = until + self.lead_frames;
         while self.core.frames_rendered() < target {
-            let frames = (target - self.core.frames_rendered()).min(ENGINE_BLOCK_FRAMES as u64);
-            let frames = frames as usize;
             // Room is made by the audio thread consuming; the lead and ring size guarantee it
             // comes unless the host stops calling `process()`.
-            while self.producer.free_frames() < frames {
+            while self.producer.free_frames() < ENGINE_BLOCK_FRAMES {
                 if self.stopping() {
                     return false;
                 }
                 std::thread::park_timeout(IDLE_POLL);
             }
-            let block = &mut self.block[..frames];
             self.core
-                .render(&request.settings, Some(request.transport), block);
-            let pushed = self.producer.push_frames(block);
+                .render(&request.settings, transport, &mut self.block);
+            let pushed = self.producer.push_frames(&self.block);
             self.telemetry.add_frames_rendered(pushed);
         }
         true
@@ -256,7 +262,9 @@ impl EngineLoop {
 mod tests {
     use super::*;
     use crate::params::KeyName;
-    use crate::realtime::{AudioOutput, FillOutcome, RequestProducer, audio_ring, request_ring};
+    use crate::realtime::{
+        AudioOutput, FillOutcome, RequestProducer, TransportSnapshot, audio_ring, request_ring,
+    };
 
     const SR: f32 = 48_000.0;
     const BLOCK: usize = 512;
@@ -266,6 +274,8 @@ mod tests {
         output: AudioOutput,
         requests: RequestProducer,
         telemetry: Arc<Telemetry>,
+        /// Restarts this host has asked for.
+        restarts: u64,
     }
 
     impl Rig {
@@ -296,23 +306,48 @@ mod tests {
                 output,
                 requests,
                 telemetry,
+                restarts: 0,
             }
         }
 
         /// One host block: request it with `settings`, then play it.
         fn block(&mut self, settings: MusicalSettings, out: &mut [Frame]) -> FillOutcome {
+            self.block_with(settings, out, false)
+        }
+
+        /// One host block, after the host's `reset()` if `restart`.
+        fn block_with(
+            &mut self,
+            settings: MusicalSettings,
+            out: &mut [Frame],
+            restart: bool,
+        ) -> FillOutcome {
             let at_frame = self.output.frames_consumed();
+            if restart {
+                self.output.request_restart();
+                self.restarts += 1;
+            }
             self.requests.publish(BlockRequest {
                 until_frame: at_frame + out.len() as u64,
                 settings,
                 transport: TransportSnapshot::new(false, None, None, at_frame),
-                restart: false,
+                restart,
             });
             // A realtime host is paced by its sound card, so the engine has a block's time to
             // answer; this test host runs flat out, so it gives the engine that time here, or a
             // loaded test machine would turn scheduling delays into underruns.
             let deadline = std::time::Instant::now() + Duration::from_secs(1);
-            while self.output.queued_frames() < out.len() && std::time::Instant::now() < deadline {
+            let ready = || {
+                let (restarts, restart_frame) = self.telemetry.restarts();
+                if restart {
+                    // The ring still holds stale frames: count only those after the restart.
+                    restarts >= self.restarts
+                        && self.telemetry.frames_rendered() >= restart_frame + out.len() as u64
+                } else {
+                    self.output.queued_frames() >= out.len()
+                }
+            };
+            while !ready() && std::time::Instant::now() < deadline {
                 std::thread::sleep(Duration::from_micros(200));
             }
             let mut left = [0.0; BLOCK];
@@ -345,11 +380,24 @@ mod tests {
 
     #[test]
     fn realtime_engine_renders_exactly_its_lead_ahead_and_stops_promptly() {
-        let rig = Rig::start(WaitPolicy::Realtime);
+        let mut rig = Rig::start(WaitPolicy::Realtime);
         let lead = EngineConfig::for_host(SR, WaitPolicy::Realtime, BLOCK).lead_frames;
         assert!(lead >= BLOCK + (REALTIME_AHEAD_S * SR) as usize);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            rig.output.queued_frames(),
+            0,
+            "nothing before the first request"
+        );
+        let mut out = [[0.0; 2]; BLOCK];
+        assert_eq!(
+            rig.block(MusicalSettings::default(), &mut out),
+            FillOutcome::Complete
+        );
         std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(rig.output.queued_frames(), lead);
+        // Whole engine blocks up to the block asked for plus the lead, minus the block played.
+        let rendered = (BLOCK + lead).next_multiple_of(ENGINE_BLOCK_FRAMES);
+        assert_eq!(rig.output.queued_frames(), rendered - BLOCK);
         let started = std::time::Instant::now();
         rig.engine.stop();
         assert!(started.elapsed() < Duration::from_secs(1));
@@ -387,6 +435,41 @@ mod tests {
                 straight == paused,
                 "{policy:?}: a pause in the host changed the samples"
             );
+        }
+    }
+
+    /// Plays `blocks` blocks of the default patch, the first one after a restart.
+    fn from_the_top(rig: &mut Rig, blocks: usize) -> Vec<Frame> {
+        let mut out = [[0.0; 2]; BLOCK];
+        let mut rendered = Vec::new();
+        for i in 0..blocks {
+            rig.block_with(MusicalSettings::default(), &mut out, i == 0);
+            rendered.extend_from_slice(&out);
+        }
+        rendered
+    }
+
+    #[test]
+    fn a_restart_plays_the_music_from_the_top_without_stale_audio() {
+        for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
+            let mut fresh = Rig::start(policy);
+            let expected = from_the_top(&mut fresh, 60);
+            let mut used = Rig::start(policy);
+            let other = MusicalSettings {
+                key: KeyName::G,
+                seed: 99,
+                ..MusicalSettings::default()
+            };
+            let mut out = [[0.0; 2]; BLOCK];
+            for i in 0..40 {
+                used.block_with(other, &mut out, i == 0);
+            }
+            let restarted = from_the_top(&mut used, 60);
+            assert!(
+                restarted == expected,
+                "{policy:?}: after a restart the music differs from a fresh start"
+            );
+            assert!(expected.iter().any(|f| f[0] != 0.0), "{policy:?}: audible");
         }
     }
 }

@@ -23,6 +23,9 @@ pub const FADE_S: f32 = 0.004;
 /// In realtime mode, the longest the audio thread spins for missing frames, as a fraction of the
 /// block's duration.
 pub const MAX_SPIN_FRACTION: f64 = 0.5;
+/// In realtime mode, the longest the audio thread spins for the engine to acknowledge a
+/// restart, as a fraction of the block's duration; the wait for frames may follow.
+pub const RESTART_SPIN_FRACTION: f64 = 0.25;
 /// In offline mode, the longest the audio thread waits for the engine per block.
 pub const OFFLINE_MAX_WAIT: Duration = Duration::from_secs(2);
 /// Sleep between checks of the ring while waiting in offline mode.
@@ -74,6 +77,11 @@ pub struct AudioOutput {
     /// Frames taken from the ring since activation: the engine's frame index of the next frame
     /// to play, which ties the host's transport position to the engine's timeline.
     frames_consumed: u64,
+    /// Restarts asked of the engine; while the engine has acknowledged fewer, the ring holds
+    /// stale audio and the output plays silence.
+    restarts_requested: u64,
+    /// Restarts whose stale frames have been skipped.
+    restarts_handled: u64,
 }
 
 impl AudioOutput {
@@ -102,7 +110,39 @@ impl AudioOutput {
             last_frame: [0.0; 2],
             dry: true,
             frames_consumed: 0,
+            restarts_requested: 0,
+            restarts_handled: 0,
         }
+    }
+
+    /// The engine was asked to start the music over (see `BlockRequest::restart`). Until it
+    /// acknowledges, blocks are silent; then the stale frames it rendered before the restart
+    /// are skipped and the new music fades in from silence.
+    pub fn request_restart(&mut self) {
+        self.restarts_requested += 1;
+    }
+
+    /// Completes a pending restart if the engine has acknowledged it (waiting a bounded time).
+    /// Returns false while it has not.
+    fn finish_restart(&mut self, frames: usize) -> bool {
+        let acknowledged =
+            |output: &Self| output.telemetry.restarts().0 >= output.restarts_requested;
+        if !acknowledged(self) {
+            self.wait_until(frames, RESTART_SPIN_FRACTION, acknowledged);
+            if !acknowledged(self) {
+                return false;
+            }
+        }
+        // The engine pushed every frame before `restart_frame` before acknowledging.
+        let (_, restart_frame) = self.telemetry.restarts();
+        let stale = restart_frame.saturating_sub(self.frames_consumed) as usize;
+        self.frames_consumed += self.consumer.discard(stale) as u64;
+        self.restarts_handled = self.restarts_requested;
+        self.dry = true;
+        self.fade_in_gain = 0.0;
+        self.fade_out_gain = 0.0;
+        self.last_frame = [0.0; 2];
+        true
     }
 
     /// Frames taken from the ring since activation.
@@ -123,9 +163,18 @@ impl AudioOutput {
         if frames == 0 {
             return FillOutcome::Complete;
         }
+        if self.restarts_handled < self.restarts_requested && !self.finish_restart(frames) {
+            // The start of processing: silence until the new music is there, not an underrun.
+            left.fill(0.0);
+            right.fill(0.0);
+            self.telemetry.add_frames_played(frames);
+            return FillOutcome::Complete;
+        }
 
         if self.consumer.queued_frames() < frames {
-            self.wait_for(frames);
+            self.wait_until(frames, MAX_SPIN_FRACTION, |output| {
+                output.consumer.queued_frames() >= frames
+            });
         }
         // After an underrun, resume only with a whole block so recovery is one clean fade-in
         // rather than a stutter of partial blocks.
@@ -180,24 +229,26 @@ impl AudioOutput {
         }
     }
 
-    /// Gives the engine a bounded chance to deliver `frames`.
-    fn wait_for(&self, frames: usize) {
+    /// Gives the engine a bounded chance to make `ready` true: in realtime mode a spin of at
+    /// most `spin_fraction` of the duration of `frames`, offline a sleep of at most
+    /// [`OFFLINE_MAX_WAIT`].
+    fn wait_until(&self, frames: usize, spin_fraction: f64, ready: impl Fn(&Self) -> bool) {
         match self.policy {
             WaitPolicy::Realtime => {
                 // Spinning for a stopped engine would only burn the host's budget.
                 if !self.telemetry.engine_running() {
                     return;
                 }
-                let budget_s = frames as f64 / self.sample_rate as f64 * MAX_SPIN_FRACTION;
+                let budget_s = frames as f64 / self.sample_rate as f64 * spin_fraction;
                 let budget = Duration::from_secs_f64(budget_s);
                 let start = Instant::now();
-                while self.consumer.queued_frames() < frames && start.elapsed() < budget {
+                while !ready(self) && start.elapsed() < budget {
                     std::hint::spin_loop();
                 }
             }
             WaitPolicy::Offline => {
                 let start = Instant::now();
-                while self.consumer.queued_frames() < frames
+                while !ready(self)
                     && self.telemetry.engine_running()
                     && start.elapsed() < OFFLINE_MAX_WAIT
                 {

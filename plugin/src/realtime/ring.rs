@@ -81,7 +81,19 @@ impl FrameConsumer {
         n
     }
 
-    /// Drops every queued frame, returning how many. Used when a host re-positions the timeline.
+    /// Drops up to `frames` queued frames, returning how many: stale audio after a restart.
+    pub fn discard(&mut self, frames: usize) -> usize {
+        let frames = frames.min(self.inner.slots());
+        match self.inner.read_chunk(frames) {
+            Ok(chunk) => {
+                chunk.commit_all();
+                frames
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// Drops every queued frame; returns how many.
     pub fn discard_all(&mut self) -> usize {
         let n = self.inner.slots();
         if let Ok(chunk) = self.inner.read_chunk(n) {

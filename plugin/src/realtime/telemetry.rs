@@ -17,6 +17,12 @@ pub struct Telemetry {
     frames_rendered: AtomicU64,
     /// Set while the engine thread runs its loop. Written by the engine thread.
     engine_running: AtomicBool,
+    /// Restarts the engine has carried out. Written by the engine thread (release), after
+    /// `restart_frame`.
+    restart_generation: AtomicU64,
+    /// The engine frame where the newest restart's music begins: every frame before it in the
+    /// ring is stale. Written by the engine thread.
+    restart_frame: AtomicU64,
 }
 
 impl Telemetry {
@@ -55,6 +61,18 @@ impl Telemetry {
     /// Whether the engine thread is running.
     pub fn engine_running(&self) -> bool {
         self.engine_running.load(Ordering::Relaxed)
+    }
+
+    /// Records that the engine restarted the music at `frame` (engine thread).
+    pub fn acknowledge_restart(&self, frame: u64) {
+        self.restart_frame.store(frame, Ordering::Relaxed);
+        self.restart_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Restarts carried out so far, and the frame where the newest one begins.
+    pub fn restarts(&self) -> (u64, u64) {
+        let generation = self.restart_generation.load(Ordering::Acquire);
+        (generation, self.restart_frame.load(Ordering::Relaxed))
     }
 
     /// Marks the engine thread as running or stopped.

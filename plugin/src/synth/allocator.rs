@@ -101,6 +101,14 @@ impl VoiceAllocator {
         }
     }
 
+    /// Silences every voice at once. Only for a restart, whose output starts from silence
+    /// anyway; anything audible uses [`Self::steal_all`].
+    pub fn clear(&mut self) {
+        self.voices.clear();
+        // Voice ids seed start phases and motion: a cleared allocator starts them over too.
+        self.next_id = 0;
+    }
+
     /// Fades every voice out quickly (a host jump).
     pub fn steal_all(&mut self) {
         for voice in &mut self.voices {
