@@ -12,7 +12,9 @@ use std::time::Instant;
 use auralis::engine::{ENGINE_BLOCK_FRAMES, EngineCore};
 use auralis::params::MusicalSettings;
 use auralis::realtime::denormals::DenormalGuard;
-use auralis::synth::{CpuRenderer, PartialBlock, PartialParams, Renderer};
+use auralis::synth::{
+    CpuRenderer, GpuRenderer, GpuSelection, PartialBlock, PartialParams, Renderer,
+};
 
 const SAMPLE_RATE: f32 = 48_000.0;
 
@@ -35,12 +37,11 @@ fn cpu_realtime_factor(seconds: f64) -> f64 {
     audio_s / started.elapsed().as_secs_f64()
 }
 
-/// Partial oscillators the CPU renderer sustains in real time at 48 kHz on one core.
-fn cpu_partials_realtime(seconds: f64) -> f64 {
-    const PARTIALS: usize = 4_096;
-    let mut block = PartialBlock::with_capacity(PARTIALS);
+/// A block of `partials` oscillators spread over the audible range.
+fn partial_block(partials: usize) -> PartialBlock {
+    let mut block = PartialBlock::with_capacity(partials);
     block.clear(ENGINE_BLOCK_FRAMES);
-    for k in 0..PARTIALS {
+    for k in 0..partials {
         let freq_hz = 55.0 * (1.0 + (k % 97) as f64 * 0.37);
         block.partials.push(PartialParams {
             phase: (k as f32 * 0.618).fract(),
@@ -51,36 +52,63 @@ fn cpu_partials_realtime(seconds: f64) -> f64 {
             amp_right_step: 0.0,
         });
     }
-    let mut renderer = CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES);
+    block
+}
+
+/// Partial oscillators `renderer` sustains in real time at 48 kHz (on one core for the CPU),
+/// and engine blocks per second, rendering blocks of `partials` for about `seconds`.
+fn partials_realtime(renderer: &mut dyn Renderer, partials: usize, seconds: f64) -> (f64, f64) {
+    let block = partial_block(partials);
     let mut left = vec![0.0f32; ENGINE_BLOCK_FRAMES];
     let mut right = vec![0.0f32; ENGINE_BLOCK_FRAMES];
+    // Warm-up: first-use costs (page faults, shader compilation) are not throughput.
+    renderer
+        .render(&block, &mut left, &mut right)
+        .expect("render");
     let started = Instant::now();
     let mut blocks = 0usize;
     while started.elapsed().as_secs_f64() < seconds {
-        for _ in 0..16 {
-            renderer
-                .render(&block, &mut left, &mut right)
-                .expect("cpu render");
-            black_box(&left);
-        }
-        blocks += 16;
+        renderer
+            .render(&block, &mut left, &mut right)
+            .expect("render");
+        black_box(&left);
+        blocks += 1;
     }
-    let partial_samples_per_s =
-        (blocks * ENGINE_BLOCK_FRAMES * PARTIALS) as f64 / started.elapsed().as_secs_f64();
-    partial_samples_per_s / SAMPLE_RATE as f64
+    let elapsed = started.elapsed().as_secs_f64();
+    let partial_samples_per_s = (blocks * ENGINE_BLOCK_FRAMES * partials) as f64 / elapsed;
+    (
+        partial_samples_per_s / SAMPLE_RATE as f64,
+        blocks as f64 / elapsed,
+    )
 }
 
 fn main() {
     DenormalGuard::enable_for_thread();
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = if quick { 0.25 } else { 1.0 };
-    let figures = [
-        ("cpu_realtime_factor", cpu_realtime_factor(60.0 * scale)),
-        ("cpu_partials_realtime", cpu_partials_realtime(3.0 * scale)),
+    let mut cpu = CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES);
+    let (cpu_partials, cpu_blocks) = partials_realtime(&mut cpu, 4_096, 3.0 * scale);
+    let mut figures = vec![
+        (
+            "cpu_realtime_factor",
+            format!("{:.3}", cpu_realtime_factor(60.0 * scale)),
+        ),
+        ("cpu_partials_realtime", format!("{cpu_partials:.0}")),
+        ("cpu_blocks_per_s_4096_partials", format!("{cpu_blocks:.1}")),
     ];
+    // The GPU path on whatever adapter there is, software included: here that is lavapipe.
+    match GpuRenderer::new(GpuSelection::Force) {
+        Ok(mut gpu) => {
+            let (gpu_partials, gpu_blocks) = partials_realtime(&mut gpu, 4_096, 3.0 * scale);
+            figures.push(("gpu_partials_realtime", format!("{gpu_partials:.0}")));
+            figures.push(("gpu_blocks_per_s_4096_partials", format!("{gpu_blocks:.1}")));
+            figures.push(("gpu_adapter", format!("{:?}", gpu.describe())));
+        }
+        Err(err) => figures.push(("gpu_adapter", format!("{:?}", format!("none: {err}")))),
+    }
     let body: Vec<String> = figures
         .iter()
-        .map(|(name, value)| format!("  \"{name}\": {value:.3}"))
+        .map(|(name, value)| format!("  \"{name}\": {value}"))
         .collect();
     let json = format!("{{\n{}\n}}\n", body.join(",\n"));
     print!("{json}");

@@ -29,6 +29,7 @@ use crate::realtime::{
     AudioOutput, BlockRequest, NoteOutConsumer, NoteOutKind, RequestProducer, Telemetry,
     TransportSnapshot, WaitPolicy,
 };
+use crate::synth::RendererChoice;
 
 /// The plugin instance.
 pub struct Auralis {
@@ -86,7 +87,10 @@ impl Auralis {
             ProcessMode::Realtime | ProcessMode::Buffered => WaitPolicy::Realtime,
         };
         let max_block = buffer_config.max_buffer_size as usize;
-        let config = EngineConfig::for_host(sample_rate, policy, max_block);
+        let config = EngineConfig {
+            renderer: RendererChoice::from_env(),
+            ..EngineConfig::for_host(sample_rate, policy, max_block)
+        };
         let (producer, consumer) = realtime::audio_ring(config.ring_frames(max_block));
         let (mut requests, requests_rx) = realtime::request_ring();
         let (notes_tx, notes) = realtime::note_ring();

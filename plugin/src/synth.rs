@@ -15,6 +15,7 @@ pub mod allocator;
 pub mod block;
 pub mod cpu;
 pub mod effects;
+pub mod gpu;
 pub mod instrument;
 pub mod percussion;
 pub mod renderer;
@@ -23,5 +24,8 @@ pub mod voice;
 pub use allocator::{NoteRequest, VoiceAllocator};
 pub use block::{PartialBlock, PartialParams};
 pub use cpu::CpuRenderer;
+pub use gpu::{GpuError, GpuRenderer, GpuSelection, SharedGpu, shared_device};
 pub use instrument::{Instrument, InstrumentId};
-pub use renderer::{RenderError, Renderer, RendererChain, RendererKind, SilentRenderer};
+pub use renderer::{
+    RenderError, Renderer, RendererChain, RendererChoice, RendererKind, SilentRenderer,
+};

@@ -60,7 +60,7 @@ impl StatusSource for LiveApi {
             seed: settings.seed,
             chord: now.map(|n| n.chord.as_str().to_owned()).unwrap_or_default(),
             renderer: now
-                .map(|n| n.renderer.as_str().to_owned())
+                .map(|n| n.renderer_name.as_str().to_owned())
                 .unwrap_or_else(|| self.renderer.clone()),
             underruns: self.telemetry.underruns(),
             sample_rate: self.sample_rate,

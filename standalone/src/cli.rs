@@ -40,6 +40,16 @@ pub enum RendererChoice {
     Cpu,
 }
 
+impl From<RendererChoice> for auralis::synth::RendererChoice {
+    fn from(choice: RendererChoice) -> Self {
+        match choice {
+            RendererChoice::Auto => Self::Auto,
+            RendererChoice::Gpu => Self::Gpu,
+            RendererChoice::Cpu => Self::Cpu,
+        }
+    }
+}
+
 impl std::fmt::Display for RendererChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -83,6 +93,9 @@ pub struct RenderArgs {
     /// Sample rate in Hz.
     #[arg(long, default_value_t = 48_000, value_parser = parse_sample_rate)]
     pub sample_rate: u32,
+    /// Renderer for the voices.
+    #[arg(long, env = "AURALIS_RENDERER", value_enum, default_value_t = RendererChoice::Auto)]
+    pub renderer: RendererChoice,
     #[command(flatten)]
     pub music: MusicArgs,
 }

@@ -72,10 +72,16 @@ impl LiveEngine {
     ///
     /// # Errors
     /// When a thread cannot be started.
-    pub fn start(sample_rate: u32, settings: Arc<LiveSettings>, tap: TapProducer) -> Result<Self> {
+    pub fn start(
+        sample_rate: u32,
+        renderer: auralis::synth::RendererChoice,
+        settings: Arc<LiveSettings>,
+        tap: TapProducer,
+    ) -> Result<Self> {
         let tick_frames = (TICK_S * sample_rate as f64).round() as usize;
         let config = EngineConfig {
             lead_frames: (LEAD_S * sample_rate as f64) as usize,
+            renderer,
             ..EngineConfig::for_host(sample_rate as f32, WaitPolicy::Realtime, tick_frames)
         };
         let (frames, consumer) = audio_ring(config.ring_frames(tick_frames));
@@ -110,6 +116,7 @@ impl LiveEngine {
             stop: stop.clone(),
             tick_frames,
             tick: Duration::from_secs_f64(tick_frames as f64 / sample_rate as f64),
+            lead_frames: config.lead_frames,
         };
         let thread = std::thread::Builder::new()
             .name("auralis-clock".into())
@@ -152,13 +159,35 @@ struct Clock {
     stop: Arc<AtomicBool>,
     tick_frames: usize,
     tick: Duration,
+    /// The engine's lead, built up before the clock starts.
+    lead_frames: usize,
 }
 
 impl Clock {
+    /// Asks for the first block and lets the engine build its whole lead before the clock
+    /// starts: a lead still being built is no protection against a busy machine (this clock
+    /// is not a realtime thread and may wait here; a plugin's audio thread never does).
+    fn prime(&mut self) {
+        self.requests.publish(BlockRequest {
+            until_frame: self.tick_frames as u64,
+            settings: self.settings.get(),
+            transport: TransportSnapshot::new(false, None, None, 0),
+            restart: false,
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.output.queued_frames() < self.lead_frames
+            && Instant::now() < deadline
+            && !self.stop.load(Ordering::Acquire)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn run(&mut self) {
         DenormalGuard::enable_for_thread();
         let mut left = vec![0.0f32; self.tick_frames];
         let mut right = vec![0.0f32; self.tick_frames];
+        self.prime();
         let mut next = Instant::now();
         while !self.stop.load(Ordering::Acquire) {
             let at_frame = self.output.frames_consumed();

@@ -48,7 +48,10 @@ fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
     let mut writer = hound::WavWriter::create(temp, spec)
         .with_context(|| format!("--out {}: cannot write here", args.out.display()))?;
     let settings = args.music.settings();
-    let mut engine = EngineCore::new(args.sample_rate as f32, &settings);
+    // Offline, a slow GPU only makes the render slower: give it all the time it needs.
+    let mut engine = EngineCore::new(args.sample_rate as f32, &settings)
+        .with_renderer(args.renderer.into(), std::time::Duration::from_secs(2));
+    eprintln!("auralis: rendering with {}", engine.renderer_description());
     let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
     let mut done = 0u64;
     while done < total_frames {

@@ -30,7 +30,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let sample_rate = args.sample_rate;
     let settings = Arc::new(LiveSettings::new(args.music.settings()));
     let (tap, tap_rx) = tap_ring(TAP_S * sample_rate as usize);
-    let engine = LiveEngine::start(sample_rate, settings.clone(), tap)?;
+    let engine = LiveEngine::start(sample_rate, args.renderer.into(), settings.clone(), tap)?;
     let api = Arc::new(LiveApi {
         settings: settings.clone(),
         feed: engine.feed.clone(),

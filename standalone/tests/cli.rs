@@ -96,3 +96,40 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
     assert!(!out.exists(), "nothing written for refused flags");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn render_on_the_gpu_names_its_adapter_and_matches_the_cpu() {
+    let dir = temp_dir("gpu");
+    let (gpu, cpu) = (dir.join("gpu.wav"), dir.join("cpu.wav"));
+    let on_gpu = render(&gpu, &["--renderer", "gpu", "--seed", "5"]);
+    let stderr = String::from_utf8_lossy(&on_gpu.stderr);
+    assert!(on_gpu.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("rendering with gpu:"),
+        "the GPU renderer did not run (the tests need Vulkan: mesa-vulkan-drivers): {stderr}"
+    );
+    assert!(
+        render(&cpu, &["--renderer", "cpu", "--seed", "5"])
+            .status
+            .success()
+    );
+    let read = |path: &PathBuf| -> Vec<f32> {
+        hound::WavReader::open(path)
+            .expect("WAV")
+            .into_samples::<f32>()
+            .map(|s| s.expect("sample"))
+            .collect()
+    };
+    let (a, b) = (read(&gpu), read(&cpu));
+    assert_eq!(a.len(), b.len());
+    let difference = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        difference <= 1e-3,
+        "GPU and CPU renders differ by {difference}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

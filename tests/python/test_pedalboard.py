@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from auralis_audio import (
+    peak,
+    power_spectrum,
     PITCH_CLASSES,
     best_transposition,
     chroma,
@@ -182,3 +184,42 @@ def test_intensity_changes_the_music(vst3):
     )
     assert distance > 3.0, f"Intensity 10% and 90% sound alike: {figures}"
     assert busy_classes > calm_classes + 0.3, f"more Intensity should bring in more notes: {figures}"
+
+
+@pytest.mark.parametrize("key, scale", [("D", "Dorian"), ("F#", "Lydian"), ("A", "Minor")])
+def test_pitched_energy_falls_on_the_scale(vst3, key, scale):
+    """At the default Intensity, at least 85% of the pitched energy is on the scale's notes."""
+    audio = render_with(vst3, 20.0, key=key, scale=scale)
+    profile = chroma(audio[:, 4 * SAMPLE_RATE :], SAMPLE_RATE)
+    share = in_scale_share(profile, key, scale)
+    assert share >= 0.85, f"{key} {scale}: {share:.0%} in scale: {format_chroma(profile)}"
+
+
+def test_a_minute_of_the_default_patch_sits_at_a_sane_level(vst3):
+    audio = render_with(vst3, 60.0)
+    level = rms_dbfs(audio[:, 5 * SAMPLE_RATE :])
+    top = peak(audio)
+    assert -30.0 <= level <= -12.0, f"RMS {level:.1f} dBFS"
+    assert top <= 0.99, f"peak {top:.3f}"
+
+
+def test_brightness_raises_the_spectral_centroid(vst3):
+    dark = spectral_centroid_hz(render_with(vst3, 20.0, brightness=10)[:, 4 * SAMPLE_RATE :])
+    bright = spectral_centroid_hz(render_with(vst3, 20.0, brightness=90)[:, 4 * SAMPLE_RATE :])
+    assert bright >= 1.3 * dark, f"centroid {dark:.0f} Hz at 10% -> {bright:.0f} Hz at 90%"
+
+
+def test_another_seed_is_other_music(vst3):
+    first = render_with(vst3, 6.0)
+    plugin = load_pedalboard(vst3)
+    plugin.parameters["seed"].raw_value = 1234 / 65535
+    other = render_pedalboard(plugin, 6.0, SAMPLE_RATE)
+    difference = float(np.max(np.abs(first - other)))
+    assert difference > 0.01, f"seed 1234 sounds like seed 7 (max difference {difference:.2e})"
+
+
+def spectral_centroid_hz(audio: np.ndarray) -> float:
+    """Amplitude-weighted mean frequency of the mid signal."""
+    frequencies, power = power_spectrum(audio, SAMPLE_RATE)
+    magnitude = np.sqrt(power)
+    return float(np.sum(frequencies * magnitude) / (np.sum(magnitude) + 1e-30))

@@ -31,6 +31,10 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
         "chromium",
         "the browser that plays the web monitor in the tests",
     ),
+    (
+        "mesa-vulkan-drivers",
+        "software Vulkan (lavapipe), so the GPU renderer is always tested",
+    ),
     ("nodejs", "runs the browser test (Playwright)"),
     ("npm", "installs the browser test's Playwright"),
 ];

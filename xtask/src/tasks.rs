@@ -57,6 +57,8 @@ pub fn test(args: &[String]) -> Result<()> {
             .args(["test", "--workspace"])
             .env("AURALIS_BUNDLE_DIR", &bundled)
             .env("AURALIS_BROWSER_TESTS", &browser_tests)
+            // Mesa warns on every device it creates without a runtime directory.
+            .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
             .env("AURALIS_DEBUG_CLAP", &debug_clap),
         "cargo test --workspace",
     )?;
@@ -107,4 +109,16 @@ pub fn bench(args: &[String]) -> Result<()> {
     std::fs::write(&path, &summary).with_context(|| format!("write {}", path.display()))?;
     eprintln!("\n{summary}\nfigures in {}", path.display());
     Ok(())
+}
+
+/// A private runtime directory for the GPU tests' Mesa drivers.
+fn xdg_runtime_dir() -> Result<std::path::PathBuf> {
+    let dir = target_dir().join("xdg-runtime");
+    std::fs::create_dir_all(&dir).context("create target/xdg-runtime")?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(dir)
 }

@@ -3,6 +3,7 @@
 
 mod allocation;
 mod determinism;
+mod golden;
 mod key_change;
 mod layers;
 mod melody;

@@ -2,6 +2,8 @@
 //! → renderer → percussion → effects.
 
 use std::collections::VecDeque;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::compose::{Composer, ComposerSettings, Layer, NoteEvent, PercussionKind};
 use crate::music::midi_to_hz;
@@ -10,11 +12,11 @@ use crate::realtime::{Frame, NoteOutProducer, TransportSnapshot};
 use crate::synth::effects::Effects;
 use crate::synth::percussion::{Percussion, PercussionVoice};
 use crate::synth::{
-    CpuRenderer, InstrumentId, NoteRequest, PartialBlock, Renderer, RendererChain, RendererKind,
-    SilentRenderer, VoiceAllocator,
+    CpuRenderer, GpuError, GpuRenderer, GpuSelection, InstrumentId, NoteRequest, PartialBlock,
+    Renderer, RendererChain, RendererChoice, RendererKind, SilentRenderer, VoiceAllocator,
 };
 
-use super::feed::{NowPlaying, NowPlayingFeed};
+use super::feed::{FixedText, NowPlaying, NowPlayingFeed};
 use super::midi::MidiOut;
 use super::settings::composer_settings;
 use super::timeline::Timeline;
@@ -72,6 +74,9 @@ pub struct EngineCore {
     feed: Option<NowPlayingFeed>,
     /// Frames until the feed is refreshed again.
     feed_countdown: usize,
+    /// The renderer the feed last described, and its description.
+    reported_renderer: RendererKind,
+    renderer_label: FixedText<64>,
     /// Frames rendered so far.
     frames_rendered: u64,
 }
@@ -109,8 +114,23 @@ impl EngineCore {
             midi: MidiOut::default(),
             feed: None,
             feed_countdown: 0,
+            reported_renderer: RendererKind::Silent,
+            renderer_label: FixedText::default(),
             frames_rendered: 0,
         }
+    }
+
+    /// Renders the voices with `choice` (GPU → CPU → silence, or CPU → silence), giving the GPU
+    /// at most `gpu_timeout` per block. Sets the GPU up, so call it on the engine thread.
+    pub fn with_renderer(mut self, choice: RendererChoice, gpu_timeout: Duration) -> Self {
+        self.renderer = renderer_chain(choice, gpu_timeout, self.voices.max_partials());
+        self
+    }
+
+    /// The renderer producing the voices now, described for people ("gpu: llvmpipe …").
+    pub fn renderer_description(&self) -> String {
+        let current = self.renderer.current();
+        format!("{}: {}", current.kind().as_str(), current.describe())
     }
 
     /// Sends the notes of the chosen layers out through `notes`.
@@ -333,6 +353,12 @@ impl EngineCore {
         let mut now = NowPlaying::new(settings, beat, tempo_bpm, self.composer.current_chord());
         now.active_voices = self.voices.active_voices() as u32;
         now.renderer = self.renderer.current().kind();
+        if now.renderer != self.reported_renderer {
+            // A fallback happened (or this is the first report): describe the new renderer.
+            self.reported_renderer = now.renderer;
+            self.renderer_label = FixedText::from_str_lossy(&self.renderer_description());
+        }
+        now.renderer_name = self.renderer_label;
         now.gain_reduction_db = self.effects.gain_reduction_db();
         for event in self.scheduled.iter() {
             if !now.push_upcoming(event) {
@@ -341,6 +367,51 @@ impl EngineCore {
         }
         feed.publish(now);
     }
+}
+
+/// Why `auto` found no hardware GPU in this process, once it has looked. Adapters do not appear
+/// mid-session, and probing takes long enough (loading Vulkan drivers) to delay an engine's
+/// first block at every activation, so the answer is kept.
+static NO_HARDWARE_GPU: OnceLock<String> = OnceLock::new();
+
+/// The fallback chain for `choice`. A GPU that cannot be set up is reported and skipped.
+fn renderer_chain(
+    choice: RendererChoice,
+    gpu_timeout: Duration,
+    max_partials: usize,
+) -> RendererChain {
+    let selection = match choice {
+        RendererChoice::Auto if NO_HARDWARE_GPU.get().is_some() => None,
+        RendererChoice::Auto => Some(GpuSelection::Auto),
+        RendererChoice::Gpu => Some(GpuSelection::Force),
+        RendererChoice::Cpu => None,
+    };
+    let mut chain: Vec<Box<dyn Renderer>> = Vec::with_capacity(3);
+    if let Some(selection) = selection {
+        let gpu = GpuRenderer::new(selection).and_then(|mut gpu| {
+            gpu.reserve(ENGINE_BLOCK_FRAMES, max_partials)?;
+            gpu.set_timeout(gpu_timeout);
+            Ok(gpu)
+        });
+        match gpu {
+            Ok(gpu) => {
+                nice_plug::nice_log!("renderer {}: the GPU, {}", choice.as_str(), gpu.describe());
+                chain.push(Box::new(gpu));
+            }
+            Err(err) if choice == RendererChoice::Gpu => {
+                nice_plug::nice_warn!("renderer gpu: {err}; rendering on the CPU");
+            }
+            Err(err) => {
+                nice_plug::nice_log!("renderer auto: {err}; rendering on the CPU");
+                if matches!(err, GpuError::NoAdapter | GpuError::OnlySoftware(_)) {
+                    let _ = NO_HARDWARE_GPU.set(err.to_string());
+                }
+            }
+        }
+    }
+    chain.push(Box::new(CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES)));
+    chain.push(Box::new(SilentRenderer));
+    RendererChain::new(chain)
 }
 
 /// The instrument that plays a tonal layer.

@@ -15,36 +15,59 @@ use crate::synth::RendererKind;
 /// Upcoming notes a snapshot carries.
 pub const MAX_UPCOMING: usize = 16;
 
-/// A chord symbol in a fixed buffer, so snapshots stay `Copy` and publishing never allocates.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct ChordLabel {
-    /// UTF-8 bytes of the symbol.
-    bytes: [u8; 16],
+/// Short text in a fixed buffer, so snapshots stay `Copy` and publishing never allocates.
+/// Text that does not fit is cut at a character boundary.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct FixedText<const N: usize> {
+    /// UTF-8 bytes of the text.
+    bytes: [u8; N],
     /// Bytes used.
-    len: u8,
+    len: usize,
 }
 
-impl ChordLabel {
-    /// The symbol, such as "Dm9".
+/// A chord symbol such as "Dm9".
+pub type ChordLabel = FixedText<16>;
+
+impl<const N: usize> FixedText<N> {
+    /// The text.
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+
+    /// `text`, cut to fit.
+    pub fn from_str_lossy(text: &str) -> Self {
+        let mut fixed = Self::default();
+        for c in text.chars() {
+            if fixed.write_char(c).is_err() {
+                break;
+            }
+        }
+        fixed
     }
 }
 
-impl Write for ChordLabel {
+impl<const N: usize> Default for FixedText<N> {
+    fn default() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> Write for FixedText<N> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let start = self.len as usize;
-        let end = start + s.len();
-        if end > self.bytes.len() {
+        let end = self.len + s.len();
+        if end > N {
             return Err(std::fmt::Error);
         }
-        self.bytes[start..end].copy_from_slice(s.as_bytes());
-        self.len = end as u8;
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
         Ok(())
     }
 }
 
-impl std::fmt::Debug for ChordLabel {
+impl<const N: usize> std::fmt::Debug for FixedText<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", self.as_str())
     }
@@ -92,6 +115,8 @@ pub struct NowPlaying {
     pub active_voices: u32,
     /// The renderer producing the voices.
     pub renderer: RendererKind,
+    /// That renderer described for people, with the GPU adapter's name.
+    pub renderer_name: FixedText<64>,
     /// Gain reduction of the output limiter, dB (≤ 0).
     pub gain_reduction_db: f32,
 }
@@ -115,6 +140,7 @@ impl NowPlaying {
             upcoming_len: 0,
             active_voices: 0,
             renderer: RendererKind::Cpu,
+            renderer_name: FixedText::default(),
             gain_reduction_db: 0.0,
         }
     }

@@ -21,6 +21,7 @@ use crate::realtime::{
 
 use super::core::{ENGINE_BLOCK_FRAMES, EngineCore};
 use super::feed::NowPlayingFeed;
+use crate::synth::RendererChoice;
 
 /// How far beyond the largest host block the engine keeps the ring filled in realtime mode, in
 /// seconds: enough to ride out a scheduling hiccup, little enough that parameter changes feel
@@ -55,6 +56,8 @@ pub struct EngineConfig {
     pub sample_rate: f32,
     /// Frames the engine renders beyond the newest request.
     pub lead_frames: usize,
+    /// Which renderer plays the voices.
+    pub renderer: RendererChoice,
 }
 
 impl EngineConfig {
@@ -70,7 +73,17 @@ impl EngineConfig {
         Self {
             sample_rate,
             lead_frames,
+            renderer: RendererChoice::Auto,
         }
+    }
+
+    /// The longest the GPU may take for one block before the engine falls back to the CPU:
+    /// within the lead, so the audio thread never notices; offline, generous.
+    pub fn gpu_timeout(&self) -> Duration {
+        if self.lead_frames == 0 {
+            return Duration::from_secs(2);
+        }
+        Duration::from_secs_f64(self.lead_frames as f64 / self.sample_rate.max(1.0) as f64 / 2.0)
     }
 
     /// Ring capacity that always holds the lead, one more host block of `max_block_frames` and
@@ -121,7 +134,8 @@ impl EngineHandle {
             .name("auralis-engine".into())
             .spawn(move || {
                 DenormalGuard::enable_for_thread();
-                let mut core = EngineCore::new(config.sample_rate, &settings.settings());
+                let mut core = EngineCore::new(config.sample_rate, &settings.settings())
+                    .with_renderer(config.renderer, config.gpu_timeout());
                 if let Some(notes) = io.notes {
                     core = core.with_midi_out(notes);
                 }

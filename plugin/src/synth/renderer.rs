@@ -24,6 +24,48 @@ impl RendererKind {
     }
 }
 
+/// Which renderer the user asked for: `auto`, `gpu` or `cpu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RendererChoice {
+    /// A real (hardware) GPU when there is one, else the CPU.
+    #[default]
+    Auto,
+    /// wgpu on any adapter, a software one included (how the tests run it); the CPU if
+    /// there is none at all.
+    Gpu,
+    /// The CPU only.
+    Cpu,
+}
+
+impl RendererChoice {
+    /// Parses `auto`, `gpu` or `cpu` (any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "gpu" => Some(Self::Gpu),
+            "cpu" => Some(Self::Cpu),
+            _ => None,
+        }
+    }
+
+    /// The choice named by the `AURALIS_RENDERER` environment variable, else `Auto`.
+    pub fn from_env() -> Self {
+        std::env::var("AURALIS_RENDERER")
+            .ok()
+            .and_then(|v| Self::parse(&v))
+            .unwrap_or_default()
+    }
+
+    /// The name users type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Gpu => "gpu",
+            Self::Cpu => "cpu",
+        }
+    }
+}
+
 /// Why a renderer could not render a block. Any error makes the chain fall back to the next
 /// renderer for this block and every block after it.
 #[derive(Debug, thiserror::Error)]

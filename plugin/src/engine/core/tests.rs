@@ -7,6 +7,7 @@ use rustfft::num_complex::Complex;
 use super::*;
 use crate::engine::settings;
 use crate::params::{KeyName, MidiLayers, ScaleName};
+use crate::synth::{RendererChoice, RendererKind};
 
 /// Renders `seconds` of `settings` in engine blocks and returns the two channels.
 fn render(settings: &MusicalSettings, seconds: f64, sample_rate: f32) -> (Vec<f32>, Vec<f32>) {
@@ -232,4 +233,40 @@ fn a_seed_change_mid_stream_keeps_playing_without_a_gap() {
         }
     }
     assert_eq!(quiet_blocks, 0, "silence after a seed change");
+}
+
+#[test]
+fn the_gpu_renderer_matches_the_cpu_renderer_at_the_output() {
+    let render_on = |choice: RendererChoice| {
+        let settings = settings();
+        let mut engine = EngineCore::new(48_000.0, &settings)
+            .with_renderer(choice, std::time::Duration::from_secs(5));
+        let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
+        let mut frames = Vec::new();
+        for _ in 0..(3 * 48_000 / ENGINE_BLOCK_FRAMES) {
+            engine.render(&settings, None, &mut block);
+            frames.extend_from_slice(&block);
+        }
+        (
+            frames,
+            engine.renderer_kind(),
+            engine.renderer_description(),
+        )
+    };
+    let (gpu, kind, description) = render_on(RendererChoice::Gpu);
+    assert_eq!(
+        kind,
+        RendererKind::Gpu,
+        "the GPU renderer did not run or fell back ({description}); the tests need Vulkan \
+         (Debian: mesa-vulkan-drivers)"
+    );
+    let (cpu, _, _) = render_on(RendererChoice::Cpu);
+    let difference = gpu
+        .iter()
+        .zip(&cpu)
+        .flat_map(|(g, c)| [(g[0] - c[0]).abs(), (g[1] - c[1]).abs()])
+        .fold(0.0f32, f32::max);
+    eprintln!("{description}: max difference from the CPU at the output {difference:.2e}");
+    assert!(difference <= 1e-3, "GPU and CPU differ by {difference}");
+    assert!(gpu.iter().any(|f| f[0] != 0.0), "audible");
 }
