@@ -64,6 +64,16 @@ pub struct Voice {
     phases: [f64; MAX_PARTIALS],
     /// Offset of the slow motions in cycles, so voices don't move in unison.
     motion_offset: f64,
+    /// Each partial's decay-and-swell shape at `shapes_age_s` (NaN: not computed): the end of
+    /// one block is the start of the next, so each shape is evaluated once per block, not twice.
+    shapes: [f32; MAX_PARTIALS],
+    /// The age the cached shapes belong to (NaN: none).
+    shapes_age_s: f64,
+    /// Each partial's brightness tilt gain for `tilt_gains_for` (`ratio^-tilt`), recomputed only
+    /// when Brightness moves: a `powf` per partial per block is most of a voice's cost.
+    tilt_gains: [f32; MAX_PARTIALS],
+    /// The tilt exponent `tilt_gains` belong to (NaN: none).
+    tilt_gains_for: f32,
 }
 
 impl Voice {
@@ -111,6 +121,10 @@ impl Voice {
             release_s: instrument.envelope.release_s,
             phases,
             motion_offset: hash,
+            shapes: [f32::NAN; MAX_PARTIALS],
+            shapes_age_s: f64::NAN,
+            tilt_gains: [1.0; MAX_PARTIALS],
+            tilt_gains_for: f32::NAN,
         }
     }
 
@@ -180,14 +194,26 @@ impl Voice {
         let inv_frames = 1.0 / frames as f32;
         let voice_gain = inst.level * self.velocity;
 
+        if tilt != self.tilt_gains_for {
+            for (gain, partial) in self.tilt_gains.iter_mut().zip(inst.partials) {
+                *gain = partial.ratio.powf(-tilt);
+            }
+            self.tilt_gains_for = tilt;
+        }
+        let shapes_valid = self.shapes_age_s == age_start;
         for (k, partial) in inst.partials.iter().enumerate() {
             let freq = self.freq_hz * partial.ratio as f64 * drift;
             let band = band_limit_gain(freq / sample_rate);
             if band > 0.0 {
-                let tilt_gain = partial.ratio.powf(-tilt);
-                let base = voice_gain * partial.amp * tilt_gain * band;
-                let amp_start = base * level_start * self.partial_shape(k, age_start);
-                let amp_end = base * level_end * self.partial_shape(k, age_end);
+                let base = voice_gain * partial.amp * self.tilt_gains[k] * band;
+                let shape_start = match self.shapes[k] {
+                    shape if shapes_valid && !shape.is_nan() => shape,
+                    _ => self.partial_shape(k, age_start),
+                };
+                let shape_end = self.partial_shape(k, age_end);
+                self.shapes[k] = shape_end;
+                let amp_start = base * level_start * shape_start;
+                let amp_end = base * level_end * shape_end;
                 out.push(PartialParams {
                     phase: self.phases[k] as f32,
                     increment: (freq / sample_rate) as f32,
@@ -196,8 +222,11 @@ impl Voice {
                     amp_right: amp_start * right_start,
                     amp_right_step: (amp_end * right_end - amp_start * right_start) * inv_frames,
                 });
+            } else {
+                self.shapes[k] = f32::NAN;
             }
         }
+        self.shapes_age_s = age_end;
         self.advance_phases(dt, age_start);
     }
 
