@@ -96,8 +96,21 @@ pub struct RenderArgs {
     /// Renderer for the voices.
     #[arg(long, env = "AURALIS_RENDERER", value_enum, default_value_t = RendererChoice::Auto)]
     pub renderer: RendererChoice,
+    /// Sample format: 32 (float) or 24 (integer).
+    #[arg(long, default_value_t = 32, value_parser = parse_bits)]
+    pub bits: u16,
     #[command(flatten)]
     pub music: MusicArgs,
+}
+
+fn parse_bits(value: &str) -> Result<u16, String> {
+    match value.trim() {
+        "32" => Ok(32),
+        "24" => Ok(24),
+        _ => Err(format!(
+            "{value:?} is not a supported sample format; use 32 (float) or 24 (integer)"
+        )),
+    }
 }
 
 /// The musical flags, shared by every subcommand that makes sound. A preset sets them all; any

@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use auralis::engine::{ENGINE_BLOCK_FRAMES, EngineCore};
 use auralis::realtime::denormals::DenormalGuard;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::RenderArgs;
 
-/// Renders `args.seconds` of music to `args.out` as 32-bit float stereo WAV.
+/// Renders `args.seconds` of music to `args.out` as stereo WAV, 32-bit float or 24-bit integer.
 pub fn run(args: &RenderArgs) -> Result<()> {
     DenormalGuard::enable_for_thread();
     let total_frames = (args.seconds * args.sample_rate as f64).round() as u64;
@@ -42,8 +43,12 @@ fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
     let spec = hound::WavSpec {
         channels: 2,
         sample_rate: args.sample_rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
+        bits_per_sample: args.bits,
+        sample_format: if args.bits == 24 {
+            hound::SampleFormat::Int
+        } else {
+            hound::SampleFormat::Float
+        },
     };
     let mut writer = hound::WavWriter::create(temp, spec)
         .with_context(|| format!("--out {}: cannot write here", args.out.display()))?;
@@ -54,15 +59,28 @@ fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
     eprintln!("auralis: rendering with {}", engine.renderer_description());
     let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
     let mut done = 0u64;
+    // Drawn only on a terminal; indicatif hides it when stderr is a pipe or a file.
+    let progress = ProgressBar::new(total_frames).with_style(
+        ProgressStyle::with_template("{bar:40} {percent:>3}% of {msg}, {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_message(format!("{:.1} s", args.seconds));
     while done < total_frames {
         let frames = (total_frames - done).min(ENGINE_BLOCK_FRAMES as u64) as usize;
         engine.render(&settings, None, &mut block[..frames]);
         for frame in &block[..frames] {
-            writer.write_sample(frame[0])?;
-            writer.write_sample(frame[1])?;
+            for sample in frame {
+                if args.bits == 24 {
+                    writer.write_sample((sample.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32)?;
+                } else {
+                    writer.write_sample(*sample)?;
+                }
+            }
         }
         done += frames as u64;
+        progress.set_position(done);
     }
+    progress.finish_and_clear();
     writer
         .finalize()
         .with_context(|| format!("--out {}: could not finish the file", args.out.display()))?;

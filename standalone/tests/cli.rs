@@ -133,3 +133,32 @@ fn render_on_the_gpu_names_its_adapter_and_matches_the_cpu() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn render_writes_24_bit_integer_samples_on_request() {
+    let dir = temp_dir("bits");
+    let out = dir.join("24.wav");
+    let result = render(&out, &["--bits", "24"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let reader = hound::WavReader::open(&out).expect("a WAV file");
+    let spec = reader.spec();
+    assert_eq!(
+        (spec.bits_per_sample, spec.sample_format),
+        (24, hound::SampleFormat::Int)
+    );
+    assert_eq!(reader.duration(), 3 * 48_000);
+    let peak = reader
+        .into_samples::<i32>()
+        .map(|s| s.expect("sample").abs())
+        .max()
+        .unwrap_or(0);
+    assert!(peak > 10_000, "audible: peak {peak}");
+    let refused = render(&dir.join("16.wav"), &["--bits", "16"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--bits"));
+    let _ = std::fs::remove_dir_all(dir);
+}
