@@ -168,12 +168,7 @@ impl Clock {
     /// starts: a lead still being built is no protection against a busy machine (this clock
     /// is not a realtime thread and may wait here; a plugin's audio thread never does).
     fn prime(&mut self) {
-        self.requests.publish(BlockRequest {
-            until_frame: self.tick_frames as u64,
-            settings: self.settings.get(),
-            transport: TransportSnapshot::new(false, None, None, 0),
-            restart: false,
-        });
+        self.request_tick();
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.output.queued_frames() < self.lead_frames
             && Instant::now() < deadline
@@ -183,6 +178,17 @@ impl Clock {
         }
     }
 
+    /// Asks the engine for the next tick's frames with the current settings.
+    fn request_tick(&mut self) {
+        let at_frame = self.output.frames_consumed();
+        self.requests.publish(BlockRequest {
+            until_frame: at_frame + self.tick_frames as u64,
+            settings: self.settings.get(),
+            transport: TransportSnapshot::new(false, None, None, at_frame),
+            restart: false,
+        });
+    }
+
     fn run(&mut self) {
         DenormalGuard::enable_for_thread();
         let mut left = vec![0.0f32; self.tick_frames];
@@ -190,13 +196,7 @@ impl Clock {
         self.prime();
         let mut next = Instant::now();
         while !self.stop.load(Ordering::Acquire) {
-            let at_frame = self.output.frames_consumed();
-            self.requests.publish(BlockRequest {
-                until_frame: at_frame + self.tick_frames as u64,
-                settings: self.settings.get(),
-                transport: TransportSnapshot::new(false, None, None, at_frame),
-                restart: false,
-            });
+            self.request_tick();
             self.output.fill(&mut left, &mut right);
             self.tap.push_block(&left, &right);
 

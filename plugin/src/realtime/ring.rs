@@ -92,15 +92,6 @@ impl FrameConsumer {
             Err(_) => 0,
         }
     }
-
-    /// Drops every queued frame; returns how many.
-    pub fn discard_all(&mut self) -> usize {
-        let n = self.inner.slots();
-        if let Ok(chunk) = self.inner.read_chunk(n) {
-            chunk.commit_all();
-        }
-        n
-    }
 }
 
 #[cfg(test)]
