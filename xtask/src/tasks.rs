@@ -18,10 +18,13 @@ pub fn demo(args: &[String]) -> Result<()> {
     eprintln!(
         "\nstarting Auralis; open the URL below in a browser and press Play (Ctrl-C stops)\n"
     );
-    run_in(
-        Command::new(&binary).arg("serve").args(args),
-        "auralis serve",
-    )
+    let mut serve = Command::new(&binary);
+    serve.arg("serve").args(args);
+    // Without a runtime directory Mesa complains on every GPU probe of `--renderer auto`.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        serve.env("XDG_RUNTIME_DIR", xdg_runtime_dir()?);
+    }
+    run_in(&mut serve, "auralis serve")
 }
 
 /// Everything CI checks, in the order that fails fastest.
@@ -111,7 +114,7 @@ pub fn bench(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A private runtime directory for the GPU tests' Mesa drivers.
+/// A private runtime directory for Mesa's drivers (GPU tests, and the demo on a bare server).
 fn xdg_runtime_dir() -> Result<std::path::PathBuf> {
     let dir = target_dir().join("xdg-runtime");
     std::fs::create_dir_all(&dir).context("create target/xdg-runtime")?;
