@@ -7,7 +7,9 @@
 #![deny(missing_docs)]
 
 pub mod compose;
+pub mod editor;
 pub mod engine;
+pub mod logging;
 pub mod monitor;
 pub mod music;
 pub mod params;
@@ -19,15 +21,19 @@ pub mod synth;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use atomic_float::AtomicF32;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
+use nice_plug_egui::{EguiEditor, EguiEditorState};
 
+use crate::editor::{AuralisEditor, EditorShared};
 use crate::engine::{EngineConfig, EngineHandle, EngineIo, NowPlayingFeed};
+use crate::monitor::{MonitorStatus, MonitorSwitch, StatusSource};
 use crate::params::{AuralisParams, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::{
-    AudioOutput, BlockRequest, NoteOutConsumer, NoteOutKind, RequestProducer, Telemetry,
-    TransportSnapshot, WaitPolicy,
+    AudioOutput, BlockRequest, LevelMeter, NoteOutConsumer, NoteOutKind, RequestProducer,
+    TapProducer, Telemetry, TransportSnapshot, WaitPolicy,
 };
 use crate::synth::RendererChoice;
 
@@ -41,6 +47,15 @@ pub struct Auralis {
     feed: NowPlayingFeed,
     /// Set by `reset()`: the next block asks the engine to start the music over.
     restart_pending: bool,
+    /// The web monitor, off unless the user switches it on.
+    monitor: Arc<MonitorSwitch>,
+    /// The sample rate of the current activation (0 before the first), for the GUI and monitor.
+    sample_rate: Arc<AtomicF32>,
+    /// The editor window's size, kept while the instance lives.
+    editor_state: Arc<EguiEditorState>,
+    /// Whether the host's transport means anything. The standalone wrapper reports a transport
+    /// that always plays at 120 BPM; following it would override the Tempo parameter.
+    host_transport: bool,
     /// Everything that exists only while active.
     active: Option<Active>,
 }
@@ -55,15 +70,56 @@ struct Active {
     requests: RequestProducer,
     /// The audio thread's end of the note ring: composed notes out as MIDI.
     notes: NoteOutConsumer,
+    /// The audio thread's end of the monitor's tap, written while the monitor streams.
+    tap: TapProducer,
+    /// Output levels for the GUI's meters.
+    meter: LevelMeter,
+}
+
+/// Seconds of audio the monitor's tap holds: room for its thread to be late.
+const TAP_SECONDS: f32 = 2.0;
+
+/// What the web monitor reports about a plugin instance.
+struct PluginStatus {
+    params: SharedParams,
+    feed: NowPlayingFeed,
+    telemetry: Arc<Telemetry>,
+    sample_rate: Arc<AtomicF32>,
+}
+
+impl StatusSource for PluginStatus {
+    fn status(&self) -> MonitorStatus {
+        MonitorStatus::from_engine(
+            &self.params.settings(),
+            self.feed.latest().as_ref(),
+            self.telemetry.underruns(),
+            self.sample_rate.load(std::sync::atomic::Ordering::Relaxed) as u32,
+            "starting",
+        )
+    }
 }
 
 impl Default for Auralis {
     fn default() -> Self {
+        let params = Arc::new(AuralisParams::default());
+        let telemetry = Arc::new(Telemetry::default());
+        let feed = NowPlayingFeed::default();
+        let sample_rate = Arc::new(AtomicF32::new(0.0));
+        let status = PluginStatus {
+            params: params.clone(),
+            feed: feed.clone(),
+            telemetry: telemetry.clone(),
+            sample_rate: sample_rate.clone(),
+        };
         Self {
-            params: Arc::new(AuralisParams::default()),
-            telemetry: Arc::new(Telemetry::default()),
-            feed: NowPlayingFeed::default(),
+            params,
+            telemetry,
+            feed,
             restart_pending: false,
+            monitor: Arc::new(MonitorSwitch::from_env(Arc::new(status))),
+            sample_rate,
+            editor_state: editor::default_state(),
+            host_transport: true,
             active: None,
         }
     }
@@ -94,6 +150,7 @@ impl Auralis {
         let (producer, consumer) = realtime::audio_ring(config.ring_frames(max_block));
         let (mut requests, requests_rx) = realtime::request_ring();
         let (notes_tx, notes) = realtime::note_ring();
+        let (tap, tap_rx) = realtime::tap_ring((TAP_SECONDS * sample_rate) as usize);
         let io = EngineIo {
             frames: producer,
             requests: requests_rx,
@@ -111,16 +168,22 @@ impl Auralis {
         {
             requests.wake_after_requests(thread);
         }
+        self.sample_rate
+            .store(sample_rate, std::sync::atomic::Ordering::Relaxed);
+        self.monitor.attach(tap_rx, sample_rate as u32);
         Ok(Active {
             engine,
             output: AudioOutput::new(consumer, self.telemetry.clone(), policy, sample_rate),
             requests,
             notes,
+            tap,
+            meter: LevelMeter::new(sample_rate),
         })
     }
 
     fn stop_engine(&mut self) {
         if let Some(active) = self.active.take() {
+            self.monitor.detach();
             active.engine.stop();
         }
     }
@@ -145,12 +208,29 @@ impl Plugin for Auralis {
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
-    type Editor = ();
+    type Editor = EguiEditor<AuralisEditor>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
+    fn setup_logger() -> Option<bool> {
+        Some(logging::init())
+    }
+
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(
+            EditorShared {
+                params: self.params.clone(),
+                telemetry: self.telemetry.clone(),
+                feed: self.feed.clone(),
+                monitor: self.monitor.clone(),
+                sample_rate: self.sample_rate.clone(),
+            },
+            self.editor_state.clone(),
+        )
     }
 
     fn filter_state(state: &mut PluginState) {
@@ -161,8 +241,9 @@ impl Plugin for Auralis {
         &mut self,
         _audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
-        _context: &mut impl ActivateContext<Self>,
+        context: &mut impl ActivateContext<Self>,
     ) -> bool {
+        self.host_transport = context.plugin_api() != PluginApi::Standalone;
         // Hosts may activate again without deactivating (a state load, a new sample rate).
         self.stop_engine();
         match self.start_engine(buffer_config) {
@@ -224,12 +305,16 @@ impl Plugin for Auralis {
         active.requests.publish(BlockRequest {
             until_frame: at_frame + frames as u64,
             settings: self.params.settings(),
-            transport: TransportSnapshot::new(
-                transport.playing,
-                transport.tempo,
-                transport.pos_beats(),
-                at_frame,
-            ),
+            transport: if self.host_transport {
+                TransportSnapshot::new(
+                    transport.playing,
+                    transport.tempo,
+                    transport.pos_beats(),
+                    at_frame,
+                )
+            } else {
+                TransportSnapshot::new(false, None, None, at_frame)
+            },
             restart,
         });
         active.output.fill(left, right);
@@ -259,6 +344,11 @@ impl Plugin for Auralis {
             let g = util::db_to_gain(gain.next());
             left[i] = safe_sample(left[i] * g);
             right[i] = safe_sample(right[i] * g);
+        }
+        active.meter.measure(left, right, &self.telemetry);
+        if self.monitor.is_streaming() {
+            // A full tap (the monitor fell behind) drops this block; the monitor flags the gap.
+            active.tap.push_block(left, right);
         }
         ProcessStatus::KeepAlive
     }

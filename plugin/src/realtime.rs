@@ -8,6 +8,7 @@
 //! tests run it under `assert_no_alloc`.
 
 pub mod denormals;
+pub mod meter;
 pub mod notes;
 pub mod output;
 pub mod request;
@@ -16,6 +17,7 @@ pub mod tap;
 pub mod telemetry;
 pub mod transport;
 
+pub use meter::LevelMeter;
 pub use notes::{NoteOut, NoteOutConsumer, NoteOutKind, NoteOutProducer, note_ring};
 pub use output::{AudioOutput, FillOutcome, WaitPolicy};
 pub use request::{BlockRequest, RequestConsumer, RequestProducer, request_ring};

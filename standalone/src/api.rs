@@ -48,23 +48,13 @@ pub fn scale_name(scale: ScaleName) -> &'static str {
 
 impl StatusSource for LiveApi {
     fn status(&self) -> MonitorStatus {
-        let settings = self.settings.get();
-        let now = self.feed.latest();
-        MonitorStatus {
-            key: key_name(settings.key).into(),
-            scale: scale_name(settings.scale).into(),
-            tempo_bpm: settings.tempo_bpm as f64,
-            intensity: settings.intensity,
-            brightness: settings.brightness,
-            space: settings.space,
-            seed: settings.seed,
-            chord: now.map(|n| n.chord.as_str().to_owned()).unwrap_or_default(),
-            renderer: now
-                .map(|n| n.renderer_name.as_str().to_owned())
-                .unwrap_or_else(|| self.renderer.clone()),
-            underruns: self.telemetry.underruns(),
-            sample_rate: self.sample_rate,
-        }
+        MonitorStatus::from_engine(
+            &self.settings.get(),
+            self.feed.latest().as_ref(),
+            self.telemetry.underruns(),
+            self.sample_rate,
+            &self.renderer,
+        )
     }
 }
 

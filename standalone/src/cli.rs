@@ -10,7 +10,14 @@ use clap::{Args, Parser, Subcommand};
 
 /// Auralis: endlessly evolving generative ambient music.
 #[derive(Debug, Parser)]
-#[command(name = "auralis", version, about)]
+#[command(
+    name = "auralis",
+    version,
+    about,
+    after_help = "Environment: AURALIS_LOG sets the log level (off, error, warn, info, debug, \
+                  trace; default info), NICE_LOG where logs go (stderr or a file path). \
+                  AURALIS_MONITOR_PORT switches the web monitor on in `run` at that port."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -70,8 +77,11 @@ pub struct ServeArgs {
     pub port: u16,
     /// Access token: required by every request when set, and enables the parameter API
     /// (GET/PUT /api/v1/params). 1–256 characters of A–Z a–z 0–9 - _ . ~
-    #[arg(long, env = "AURALIS_TOKEN")]
+    #[arg(long, env = "AURALIS_MONITOR_TOKEN")]
     pub token: Option<String>,
+    /// Most browsers listening at once; more are refused (HTTP 503).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_listeners: u32,
     /// Renderer for the voices.
     #[arg(long, env = "AURALIS_RENDERER", value_enum, default_value_t = RendererChoice::Auto)]
     pub renderer: RendererChoice,

@@ -18,6 +18,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if let Err(problem) = auralis::logging::level_from_env() {
+        eprintln!("auralis: {problem}");
+        return ExitCode::FAILURE;
+    }
     // `run` (or no subcommand) hands every remaining flag to nice-plug's own standalone parser.
     if args.len() < 2 || args[1] == "run" {
         let rest = std::iter::once(args[0].clone()).chain(args.into_iter().skip(2));
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         };
     }
     let cli = cli::Cli::parse();
+    auralis::logging::init();
     let result = match cli.command {
         cli::Command::Run => unreachable!("handled above"),
         cli::Command::Render(args) => render::run(&args),

@@ -41,7 +41,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let config = MonitorConfig {
         bind: SocketAddr::new(args.bind, args.port),
         token: args.token.clone(),
-        ..MonitorConfig::default()
+        max_listeners: args.max_listeners as usize,
     };
     let params: Option<Arc<dyn ParamsControl>> = args
         .token

@@ -98,6 +98,42 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
 }
 
 #[test]
+fn the_log_level_comes_from_auralis_log() {
+    let dir = temp_dir("log");
+    let out = dir.join("x.wav");
+    let result = auralis()
+        .env("AURALIS_LOG", "loud")
+        .args(["render", "--seconds", "0.1", "--renderer", "cpu", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "a bad level is refused");
+    assert!(
+        stderr.contains("AURALIS_LOG") && stderr.contains("debug"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    // At `info` the engine says why `auto` chose the renderer it did; at `error` it does not.
+    let said = |level: &str| {
+        let result = auralis()
+            .env("AURALIS_LOG", level)
+            .env_remove("NICE_LOG")
+            .args(["render", "--seconds", "0.1", "--renderer", "auto", "--out"])
+            .arg(&out)
+            .output()
+            .expect("run");
+        assert!(result.status.success(), "{level}");
+        String::from_utf8_lossy(&result.stderr).into_owned()
+    };
+    let info = said("INFO");
+    assert!(info.contains("renderer auto"), "{info}");
+    assert!(!said("error").contains("renderer auto"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn render_on_the_gpu_names_its_adapter_and_matches_the_cpu() {
     let dir = temp_dir("gpu");
     let (gpu, cpu) = (dir.join("gpu.wav"), dir.join("cpu.wav"));

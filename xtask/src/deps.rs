@@ -36,6 +36,10 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
         "software Vulkan (lavapipe), so the GPU renderer is always tested",
     ),
     ("nodejs", "runs the browser test (Playwright)"),
+    (
+        "xvfb",
+        "a virtual display for the GUI test's window and screenshot",
+    ),
     ("npm", "installs the browser test's Playwright"),
 ];
 

@@ -75,8 +75,15 @@ pub fn test(args: &[String]) -> Result<()> {
         Command::new(&python)
             .args(["-m", "pytest", "-q", "tests/python"])
             .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
+            // The GUI test runs the standalone that `cargo test` built, under Xvfb.
+            .env(
+                "AURALIS_STANDALONE",
+                target_dir().join("debug").join("auralis"),
+            )
+            .env("AURALIS_ARTIFACTS", target_dir().join("test-artifacts"))
+            .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
             .current_dir(workspace_root()),
-        "pytest tests/python (pedalboard, DawDreamer)",
+        "pytest tests/python (pedalboard, DawDreamer, the GUI under Xvfb)",
     )
 }
 

@@ -12,6 +12,10 @@ use crate::compose::{ChordInfo, Layer, NoteEvent};
 use crate::params::{KeyName, MusicalSettings, ScaleName};
 use crate::synth::RendererKind;
 
+/// Samples of recent output the scope keeps for the GUI's spectrum: 43 ms at 48 kHz, enough
+/// to resolve the lowest band it shows.
+pub const SCOPE_FRAMES: usize = 2048;
+
 /// Upcoming notes a snapshot carries.
 pub const MAX_UPCOMING: usize = 16;
 
@@ -167,11 +171,50 @@ impl NowPlaying {
     }
 }
 
+/// The most recent output, mono, in a circular buffer.
+#[derive(Clone)]
+pub struct Scope {
+    /// Samples; `samples[write]` is the oldest.
+    samples: [f32; SCOPE_FRAMES],
+    /// Where the next sample goes.
+    write: usize,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Self {
+            samples: [0.0; SCOPE_FRAMES],
+            write: 0,
+        }
+    }
+}
+
+impl Scope {
+    /// Appends frames as mono samples.
+    fn push(&mut self, frames: &[[f32; 2]]) {
+        for frame in frames.iter().rev().take(SCOPE_FRAMES).rev() {
+            self.samples[self.write] = 0.5 * (frame[0] + frame[1]);
+            self.write = (self.write + 1) % SCOPE_FRAMES;
+        }
+    }
+
+    /// The samples, oldest first.
+    pub fn in_order(&self) -> [f32; SCOPE_FRAMES] {
+        let mut out = [0.0; SCOPE_FRAMES];
+        let (older, newer) = self.samples.split_at(self.write);
+        out[..newer.len()].copy_from_slice(newer);
+        out[newer.len()..].copy_from_slice(older);
+        out
+    }
+}
+
 /// The shared slot; cloning gives another handle to the same feed.
 #[derive(Clone, Default)]
 pub struct NowPlayingFeed {
     /// The newest snapshot, if the engine has published one.
     slot: Arc<Mutex<Option<NowPlaying>>>,
+    /// The newest output, for the GUI's spectrum.
+    scope: Arc<Mutex<Scope>>,
 }
 
 impl NowPlayingFeed {
@@ -190,5 +233,48 @@ impl NowPlayingFeed {
             Ok(slot) => *slot,
             Err(poisoned) => *poisoned.into_inner(),
         }
+    }
+
+    /// Appends rendered frames to the scope unless a reader holds it this instant (those
+    /// frames are then missing from the picture, which nobody can see). Never waits.
+    pub fn publish_scope(&self, frames: &[[f32; 2]]) {
+        match self.scope.try_lock() {
+            Ok(mut scope) => scope.push(frames),
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().push(frames),
+            Err(TryLockError::WouldBlock) => {}
+        }
+    }
+
+    /// The newest output, oldest sample first.
+    pub fn scope(&self) -> [f32; SCOPE_FRAMES] {
+        match self.scope.lock() {
+            Ok(scope) => scope.in_order(),
+            Err(poisoned) => poisoned.into_inner().in_order(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scope_keeps_the_newest_frames_oldest_first() {
+        let feed = NowPlayingFeed::default();
+        let frames: Vec<[f32; 2]> = (0..SCOPE_FRAMES + 100)
+            .map(|i| [i as f32, i as f32 + 2.0])
+            .collect();
+        feed.publish_scope(&frames[..100]);
+        feed.publish_scope(&frames[100..]);
+        let scope = feed.scope();
+        assert_eq!(scope[0], 101.0);
+        assert_eq!(scope[SCOPE_FRAMES - 1], (SCOPE_FRAMES + 100) as f32);
+        assert!(scope.windows(2).all(|w| w[1] == w[0] + 1.0));
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_character_boundary() {
+        let text = FixedText::<5>::from_str_lossy("C#m7♭5");
+        assert_eq!(text.as_str(), "C#m7");
     }
 }

@@ -139,6 +139,7 @@ impl EngineHandle {
                 if let Some(notes) = io.notes {
                     core = core.with_midi_out(notes);
                 }
+                let scope = io.feed.clone();
                 if let Some(feed) = io.feed {
                     core = core.with_feed(feed);
                 }
@@ -151,6 +152,7 @@ impl EngineHandle {
                     stop: thread_stop,
                     block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
                     restart_floor: 0,
+                    scope,
                 };
                 engine.run();
             });
@@ -203,6 +205,8 @@ struct EngineLoop {
     block: Vec<Frame>,
     /// Frame of the newest restart: transports of earlier frames are stale.
     restart_floor: u64,
+    /// Where the GUI's spectrum finds the newest output.
+    scope: Option<NowPlayingFeed>,
 }
 
 impl EngineLoop {
@@ -261,6 +265,9 @@ impl EngineLoop {
             }
             self.core
                 .render(&request.settings, transport, &mut self.block);
+            if let Some(scope) = &self.scope {
+                scope.publish_scope(&self.block);
+            }
             let pushed = self.producer.push_frames(&self.block);
             self.telemetry.add_frames_rendered(pushed);
         }

@@ -96,8 +96,9 @@ impl Broadcaster {
         }
     }
 
-    /// Runs until the server stops, then closes every listener.
-    pub fn run(mut self) {
+    /// Runs until the server stops, then closes every listener and gives the tap back, so its
+    /// owner can start another server on the same tap.
+    pub fn run(mut self) -> TapConsumer {
         while !self.shared.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             self.admit_new(now);
@@ -110,6 +111,7 @@ impl Broadcaster {
             thread::sleep(POLL_INTERVAL);
         }
         self.close_all();
+        self.tap
     }
 
     /// Takes in new listeners, greeting each with `hello` or refusing it when full.

@@ -28,7 +28,7 @@ impl Default for MonitorConfig {
         Self {
             bind: DEFAULT_BIND,
             token: None,
-            max_listeners: 256,
+            max_listeners: 64,
         }
     }
 }

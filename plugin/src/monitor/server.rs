@@ -78,8 +78,8 @@ pub struct MonitorServer {
     local_addr: SocketAddr,
     /// The accept thread; `None` once joined.
     accept_thread: Option<JoinHandle<()>>,
-    /// The broadcast thread; `None` once joined.
-    broadcast_thread: Option<JoinHandle<()>>,
+    /// The broadcast thread, which hands the tap back when it ends; `None` once joined.
+    broadcast_thread: Option<JoinHandle<TapConsumer>>,
 }
 
 impl MonitorServer {
@@ -187,16 +187,23 @@ impl MonitorServer {
         self.shutdown();
     }
 
-    /// Stops and joins; idempotent, shared by [`Self::stop`] and drop.
-    fn shutdown(&mut self) {
+    /// Stops like [`Self::stop`] and returns the tap, for a later server; `None` if the
+    /// broadcast thread panicked and took it down with it.
+    pub fn stop_and_return_tap(mut self) -> Option<TapConsumer> {
+        self.shutdown()
+    }
+
+    /// Stops and joins; idempotent, shared by [`Self::stop`] and drop. Returns the tap the
+    /// first time.
+    fn shutdown(&mut self) -> Option<TapConsumer> {
         self.shared.stop.store(true, Ordering::Relaxed);
         // A panicked thread has nothing left to clean up; joining it is all we can do.
         if let Some(thread) = self.accept_thread.take() {
             let _ = thread.join();
         }
-        if let Some(thread) = self.broadcast_thread.take() {
-            let _ = thread.join();
-        }
+        self.broadcast_thread
+            .take()
+            .and_then(|thread| thread.join().ok())
     }
 }
 

@@ -13,6 +13,9 @@ use serde_json::Value;
 
 use super::error::ParamError;
 use super::packet::{CHANNELS, Codec, PROTOCOL_VERSION, frames_per_packet};
+use crate::engine::NowPlaying;
+use crate::params::{KeyName, MusicalSettings, ScaleName};
+use nice_plug::prelude::Enum;
 
 /// What is playing, as the engine reports it.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -39,6 +42,37 @@ pub struct MonitorStatus {
     pub underruns: u64,
     /// Output sample rate, Hz.
     pub sample_rate: u32,
+}
+
+impl MonitorStatus {
+    /// The status of an engine playing `settings`, with what it last published (`now`, none
+    /// before its first block) and its audio thread's underrun count. `renderer` names the
+    /// renderer until the engine reports the one it really uses.
+    pub fn from_engine(
+        settings: &MusicalSettings,
+        now: Option<&NowPlaying>,
+        underruns: u64,
+        sample_rate: u32,
+        renderer: &str,
+    ) -> Self {
+        Self {
+            key: KeyName::variants()[settings.key.to_index()].into(),
+            scale: ScaleName::variants()[settings.scale.to_index()].into(),
+            tempo_bpm: settings.tempo_bpm as f64,
+            intensity: settings.intensity,
+            brightness: settings.brightness,
+            space: settings.space,
+            seed: settings.seed,
+            chord: now.map(|n| n.chord.as_str().to_owned()).unwrap_or_default(),
+            renderer: now
+                .map(|n| n.renderer_name.as_str())
+                .filter(|name| !name.is_empty())
+                .unwrap_or(renderer)
+                .to_owned(),
+            underruns,
+            sample_rate,
+        }
+    }
 }
 
 /// Where the monitor gets [`MonitorStatus`] from. Called from the monitor's threads only.

@@ -1,0 +1,466 @@
+//! The editor: an egui window that shows the music and every control.
+//!
+//! Everything it shows comes from atomics and snapshots the engine and the audio thread publish
+//! ([`Telemetry`], [`NowPlayingFeed`], the monitor's [`MonitorSwitch`]): drawing never waits
+//! for the audio thread, and the audio thread never waits for drawing. Parameters change through
+//! the host's [`ParamSetter`], so automation recording, gestures and undo work as for any other
+//! plugin. [`view`] holds the logic of what is shown, tested without a window.
+
+mod theme;
+pub mod view;
+mod widgets;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use atomic_float::AtomicF32;
+use egui::RichText;
+use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::prelude::*;
+use nice_plug_egui::widgets::ParamSlider;
+use nice_plug_egui::{
+    EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor,
+};
+
+use crate::engine::NowPlayingFeed;
+use crate::monitor::MonitorSwitch;
+use crate::params::{AuralisParams, KeyName, MidiLayers, MusicalSettings, SEED_MAX, ScaleName};
+use crate::presets::PRESETS;
+use crate::realtime::Telemetry;
+use theme::{ACCENT, MUTED, WARNING};
+use view::{MeterLevels, PianoRoll, SPECTRUM_BANDS, StatusView, scale_name};
+
+/// The window's size when first opened, in logical pixels.
+pub const DEFAULT_SIZE: (f64, f64) = (980.0, 620.0);
+/// The smallest size that still shows every control.
+const MIN_SIZE: (f32, f32) = (760.0, 520.0);
+/// Redraws per second: smooth enough for a slow piano roll, light on the host.
+const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+
+/// What the editor reads and controls, shared with the plugin.
+#[derive(Clone)]
+pub struct EditorShared {
+    /// The parameters (read directly; changed through the host's setter).
+    pub params: Arc<AuralisParams>,
+    /// Underruns and output levels.
+    pub telemetry: Arc<Telemetry>,
+    /// What is playing now and next, and the newest output.
+    pub feed: NowPlayingFeed,
+    /// The web monitor's switch.
+    pub monitor: Arc<MonitorSwitch>,
+    /// The sample rate of the active instance, Hz.
+    pub sample_rate: Arc<AtomicF32>,
+}
+
+/// The editor's window size, kept across openings.
+pub fn default_state() -> Arc<EguiEditorState> {
+    EguiEditorState::from_size(LogicalSize::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1), 1.0)
+}
+
+/// The editor for a plugin instance.
+pub fn create(
+    shared: EditorShared,
+    state: Arc<EguiEditorState>,
+) -> Option<EguiEditor<AuralisEditor>> {
+    let settings = EguiNiceSettings::new()
+        .with_tile("Auralis")
+        .with_resize_hint(
+            ResizeHint::resizable().with_min_logical_size(LogicalSize::new(MIN_SIZE.0, MIN_SIZE.1)),
+        );
+    let port_text = shared.monitor.state().port.to_string();
+    create_egui_editor(
+        state,
+        RepaintNotifier::new(),
+        settings,
+        AuralisEditor {
+            shared,
+            gui: None,
+            roll: PianoRoll::default(),
+            levels: MeterLevels::default(),
+            bands: [view::METER_FLOOR_DB; SPECTRUM_BANDS],
+            last_frame: None,
+            port_text,
+            port_error: None,
+        },
+    )
+}
+
+/// The editor's state between frames.
+pub struct AuralisEditor {
+    shared: EditorShared,
+    /// The host's context while the window is open.
+    gui: Option<GuiContext>,
+    roll: PianoRoll,
+    levels: MeterLevels,
+    /// Spectrum bands, smoothed, dBFS.
+    bands: [f32; SPECTRUM_BANDS],
+    last_frame: Option<Instant>,
+    /// The monitor port field's text while being edited.
+    port_text: String,
+    /// Why the port field's text is not a port.
+    port_error: Option<String>,
+}
+
+impl NiceEguiApp for AuralisEditor {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        theme::apply(&egui_ctx);
+        self.gui = Some(gui);
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        ui.ctx().request_repaint_after(FRAME_INTERVAL);
+        let now = self.shared.feed.latest();
+        self.update_visuals(now.as_ref());
+        let settings = self.shared.params.settings();
+        let status = StatusView::new(
+            now.as_ref(),
+            &settings,
+            self.shared.telemetry.underruns(),
+            &self.shared.monitor.state(),
+        );
+        let Some(gui) = self.gui.clone() else {
+            return;
+        };
+        let setter = gui.param_setter();
+
+        egui::Panel::top("header")
+            .frame(theme::bar_frame())
+            .show(ui, |ui| self.header(ui, &setter));
+        egui::Panel::bottom("status")
+            .frame(theme::bar_frame())
+            .show(ui, |ui| self.status_bar(ui, &status));
+        egui::Panel::left("controls")
+            .exact_size(320.0)
+            .resizable(false)
+            .frame(theme::side_frame())
+            .show(ui, |ui| self.controls(ui, &setter, &settings));
+        egui::CentralPanel::default()
+            .frame(theme::main_frame())
+            .show(ui, |ui| self.music(ui, &status));
+    }
+
+    fn editor_closed(&mut self) {
+        self.gui = None;
+        self.last_frame = None;
+    }
+}
+
+impl AuralisEditor {
+    /// Takes in what the engine and audio thread published since the last frame.
+    fn update_visuals(&mut self, now: Option<&crate::engine::NowPlaying>) {
+        let frame_time = Instant::now();
+        let dt = self
+            .last_frame
+            .map_or(0.0, |last| (frame_time - last).as_secs_f32());
+        self.last_frame = Some(frame_time);
+        if let Some(now) = now {
+            self.roll.ingest(now);
+        }
+        let telemetry = &self.shared.telemetry;
+        self.levels
+            .update(telemetry.take_peaks(), telemetry.rms(), dt);
+        let sample_rate = self
+            .shared
+            .sample_rate
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if sample_rate > 0.0 {
+            let fresh = view::spectrum(&self.shared.feed.scope(), sample_rate);
+            // Rise at once, fall over about a third of a second: steady to the eye.
+            let fall = (dt / 0.3).clamp(0.0, 1.0);
+            for (band, new) in self.bands.iter_mut().zip(fresh) {
+                *band = if new > *band {
+                    new
+                } else {
+                    *band + (new - *band) * fall
+                };
+            }
+        }
+    }
+
+    fn header(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new("AURALIS")
+                    .font(theme::display_font(18.0))
+                    .color(ACCENT)
+                    .strong(),
+            );
+            ui.label(RichText::new("generative ambient").color(MUTED));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let current = self.shared.params.settings();
+                let selected = PRESETS
+                    .iter()
+                    .find(|p| same_music(&p.settings, &current))
+                    .map_or("Custom", |p| p.name);
+                egui::ComboBox::from_id_salt("preset")
+                    .selected_text(selected)
+                    .width(150.0)
+                    .show_ui(ui, |ui| {
+                        for preset in &PRESETS {
+                            let response = ui
+                                .selectable_label(selected == preset.name, preset.name)
+                                .on_hover_text(preset.description);
+                            if response.clicked() {
+                                apply_preset(&self.shared.params, setter, &preset.settings);
+                            }
+                        }
+                    });
+                ui.label(RichText::new("Preset").color(MUTED));
+            });
+        });
+    }
+
+    fn controls(&mut self, ui: &mut egui::Ui, setter: &ParamSetter, settings: &MusicalSettings) {
+        let params = self.shared.params.clone();
+        ui.label(RichText::new("Key").color(MUTED));
+        // Two rows of six, like the naturals and sharps of an octave laid out to read easily.
+        for (row, names) in KeyName::variants().chunks(6).enumerate() {
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 4.0;
+                for (column, name) in names.iter().enumerate() {
+                    let key = KeyName::from_index(row * 6 + column);
+                    let chosen = settings.key == key;
+                    let button =
+                        egui::Button::selectable(chosen, *name).min_size(egui::vec2(44.0, 24.0));
+                    if ui.add(button).clicked() && !chosen {
+                        set(setter, &params.key, key);
+                    }
+                }
+            });
+        }
+        ui.add_space(4.0);
+        egui::Grid::new("controls")
+            .num_columns(2)
+            .spacing([10.0, 9.0])
+            .show(ui, |ui| {
+                ui.label("Scale");
+                egui::ComboBox::from_id_salt("scale")
+                    .selected_text(scale_name(settings.scale))
+                    .width(180.0)
+                    .show_ui(ui, |ui| {
+                        for (index, name) in ScaleName::variants().iter().enumerate() {
+                            let scale = ScaleName::from_index(index);
+                            if ui
+                                .selectable_label(settings.scale == scale, *name)
+                                .clicked()
+                            {
+                                set(setter, &params.scale, scale);
+                            }
+                        }
+                    });
+                ui.end_row();
+                slider_row(ui, "Tempo", &params.tempo_bpm, setter);
+                ui.label("Sync");
+                let mut sync = settings.sync_to_host;
+                if ui.checkbox(&mut sync, "follow the host's tempo").changed() {
+                    set(setter, &params.sync_to_host, sync);
+                }
+                ui.end_row();
+                slider_row(ui, "Intensity", &params.intensity, setter);
+                slider_row(ui, "Brightness", &params.brightness, setter);
+                slider_row(ui, "Space", &params.space, setter);
+                ui.label("Seed");
+                ui.horizontal(|ui| {
+                    ui.add(ParamSlider::for_param(&params.seed, setter).with_width(96.0));
+                    if ui
+                        .button("new")
+                        .on_hover_text("A new seed: different music in the same mood")
+                        .clicked()
+                    {
+                        set(setter, &params.seed, next_seed(settings.seed));
+                    }
+                });
+                ui.end_row();
+                slider_row(ui, "Gain", &params.gain_db, setter);
+                ui.label("MIDI out");
+                egui::ComboBox::from_id_salt("midi")
+                    .selected_text(MidiLayers::variants()[settings.midi_out.to_index()])
+                    .width(180.0)
+                    .show_ui(ui, |ui| {
+                        for (index, name) in MidiLayers::variants().iter().enumerate() {
+                            let layers = MidiLayers::from_index(index);
+                            if ui
+                                .selectable_label(settings.midi_out == layers, *name)
+                                .clicked()
+                            {
+                                set(setter, &params.midi_out, layers);
+                            }
+                        }
+                    });
+                ui.end_row();
+            });
+        ui.add_space(6.0);
+        ui.label(
+            RichText::new("Double-click a slider to reset it; click its value to type one.")
+                .small()
+                .color(MUTED),
+        );
+    }
+
+    fn music(&mut self, ui: &mut egui::Ui, status: &StatusView) {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new(&status.chord)
+                    .font(theme::display_font(34.0))
+                    .color(ACCENT),
+            );
+            ui.vertical(|ui| {
+                ui.label(RichText::new(&status.key_scale).font(theme::display_font(17.0)));
+                let mut line = status.tempo.clone();
+                if let Some(note) = status.chord_note {
+                    line.push_str(" · ");
+                    line.push_str(note);
+                }
+                ui.label(RichText::new(line).color(MUTED));
+            });
+        });
+        ui.add_space(4.0);
+        let bottom_height = 120.0;
+        let roll_height = (ui.available_height() - bottom_height - 12.0).max(120.0);
+        widgets::piano_roll(ui, &self.roll, roll_height);
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let meter_width = 64.0;
+            let spectrum_width = (ui.available_width() - meter_width - 8.0).max(100.0);
+            widgets::spectrum(ui, &self.bands, egui::vec2(spectrum_width, bottom_height));
+            widgets::meters(ui, &self.levels, egui::vec2(meter_width, bottom_height));
+        });
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui, status: &StatusView) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(&status.renderer).color(MUTED));
+            ui.separator();
+            ui.label(RichText::new(&status.voices).color(MUTED));
+            ui.separator();
+            let colour = if status.underruns_warn {
+                WARNING
+            } else {
+                MUTED
+            };
+            ui.label(RichText::new(&status.underruns).color(colour));
+            ui.separator();
+            self.monitor_controls(ui, status);
+        });
+    }
+
+    fn monitor_controls(&mut self, ui: &mut egui::Ui, status: &StatusView) {
+        let monitor = self.shared.monitor.clone();
+        let state = monitor.state();
+        let mut wanted = state.wanted;
+        if ui
+            .checkbox(&mut wanted, "Web monitor")
+            .on_hover_text("Stream the output to browsers on this machine")
+            .changed()
+        {
+            monitor.set_wanted(wanted);
+        }
+        ui.label(RichText::new("port").color(MUTED));
+        let field = ui.add(egui::TextEdit::singleline(&mut self.port_text).desired_width(48.0));
+        if field.lost_focus() {
+            match self.port_text.trim().parse::<u16>() {
+                Ok(port) => {
+                    self.port_error = None;
+                    monitor.set_port(port);
+                }
+                Err(_) => self.port_error = Some("a port is a number from 0 to 65535".into()),
+            }
+        } else if !field.has_focus() {
+            self.port_text = state.port.to_string();
+        }
+        if let Some(error) = &self.port_error {
+            ui.label(RichText::new(error).color(WARNING));
+        } else if status.monitor_warn {
+            ui.label(RichText::new(&status.monitor).color(WARNING));
+        } else if let Some(url) = &state.url {
+            ui.hyperlink_to(url, url);
+            ui.label(RichText::new(format!("{} listening", state.listeners)).color(MUTED));
+        } else {
+            ui.label(RichText::new(&status.monitor).color(MUTED));
+        }
+    }
+}
+
+/// One labelled parameter slider in the controls grid.
+fn slider_row<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: &ParamSetter) {
+    ui.label(label);
+    ui.add(ParamSlider::for_param(param, setter).with_width(150.0));
+    ui.end_row();
+}
+
+/// Sets a parameter as one gesture, so hosts record it as one automation step and one undo.
+fn set<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter(param, value);
+    setter.end_set_parameter(param);
+}
+
+/// Whether two settings are the same music (what a preset sets; gain and MIDI out aside).
+fn same_music(a: &MusicalSettings, b: &MusicalSettings) -> bool {
+    a.key == b.key
+        && a.scale == b.scale
+        && (a.tempo_bpm - b.tempo_bpm).abs() < 0.05
+        && (a.intensity - b.intensity).abs() < 0.005
+        && (a.brightness - b.brightness).abs() < 0.005
+        && (a.space - b.space).abs() < 0.005
+        && a.seed == b.seed
+}
+
+/// Sets every musical parameter of a preset. Gain, MIDI out and host sync stay as they are:
+/// they belong to the session, not the mood.
+fn apply_preset(params: &AuralisParams, setter: &ParamSetter, preset: &MusicalSettings) {
+    set(setter, &params.key, preset.key);
+    set(setter, &params.scale, preset.scale);
+    set(setter, &params.tempo_bpm, preset.tempo_bpm);
+    set(setter, &params.intensity, preset.intensity);
+    set(setter, &params.brightness, preset.brightness);
+    set(setter, &params.space, preset.space);
+    set(setter, &params.seed, preset.seed as i32);
+}
+
+/// A different seed, spread over the range, deterministic for the current one.
+fn next_seed(seed: u32) -> i32 {
+    // A full-period linear congruential step (multiplier ≡ 1 mod 4, odd increment, modulus
+    // 2^16): every seed is visited once before any repeats, in a scattered order.
+    ((u64::from(seed) * 40_505 + 12_345) % (SEED_MAX as u64 + 1)) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_recognised_and_edits_make_custom() {
+        for preset in &PRESETS {
+            assert!(same_music(&preset.settings, &preset.settings));
+        }
+        let mut edited = PRESETS[0].settings;
+        edited.space += 0.1;
+        assert!(PRESETS.iter().all(|p| !same_music(&p.settings, &edited)));
+        // Gain and MIDI routing are not part of a mood.
+        let mut routed = PRESETS[1].settings;
+        routed.midi_out = MidiLayers::Off;
+        assert!(same_music(&PRESETS[1].settings, &routed));
+    }
+
+    #[test]
+    fn new_seeds_differ_and_stay_in_range() {
+        let mut seed = 7u32;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let next = next_seed(seed);
+            assert!((0..=SEED_MAX).contains(&next));
+            assert_ne!(next as u32, seed);
+            seen.insert(next);
+            seed = next as u32;
+        }
+        assert!(seen.len() > 900, "seeds repeat too soon: {}", seen.len());
+    }
+}
