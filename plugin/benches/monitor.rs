@@ -1,8 +1,18 @@
-//! Measures what many listeners cost the monitor: CPU of the monitor's own threads and the
-//! latency from the tap to the clients, with N loopback WebSocket clients (default 100).
+//! Web monitor benchmark: what many listeners cost the monitor, with 100 loopback WebSocket
+//! clients fed a sine pushed into the tap in real time (10 ms blocks).
 //!
-//! `cargo run --release --example listeners -- [N] [SECONDS]`. Linux only (reads /proc).
+//! - `monitor_listeners_cpu_pct`: CPU time of the monitor's own threads (those named
+//!   `auralis-monito…`, from /proc) over wall time, in % of one core. The clients' threads are
+//!   not counted: they stand for browsers on other machines.
+//! - `monitor_latency_ms` (median) and `monitor_latency_ms_p99`: from the moment the last block
+//!   of a packet is pushed into the tap to the moment a client has read the whole packet, over
+//!   every packet every client received.
+//!
+//! A `harness = false` program run by `cargo xtask bench`: figures go to the JSON file in
+//! `AURALIS_BENCH_OUT` and stdout. `--quick` measures 3 s instead of 10. Linux only (reads
+//! /proc).
 
+use std::error::Error;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +24,7 @@ use auralis::realtime::{TapProducer, tap_ring};
 use tungstenite::Message;
 
 const SAMPLE_RATE: u32 = 48_000;
+const LISTENERS: usize = 100;
 const BLOCK_FRAMES: usize = 480;
 /// Linux's USER_HZ, the unit of /proc's CPU times, on every mainstream architecture.
 const CLOCK_TICKS_PER_S: f64 = 100.0;
@@ -50,10 +61,13 @@ fn play_sine(mut tap: TapProducer, start: Instant, running: Arc<AtomicBool>) {
 }
 
 /// CPU seconds used so far by this process's threads whose name starts with the monitor's.
-fn monitor_cpu_s() -> f64 {
+fn monitor_cpu_s() -> Result<f64, Box<dyn Error>> {
     let mut ticks = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").expect("Linux /proc") {
-        let Ok(stat) = std::fs::read_to_string(task.unwrap().path().join("stat")) else {
+    let tasks = std::fs::read_dir("/proc/self/task")
+        .map_err(|err| format!("reading /proc/self/task (this benchmark needs Linux): {err}"))?;
+    for task in tasks.flatten() {
+        // A thread may end between the listing and the read.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
             continue;
         };
         // "tid (comm) state …": comm may hold spaces, so split at the last ')'.
@@ -67,21 +81,26 @@ fn monitor_cpu_s() -> f64 {
         // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after comm.
         ticks += fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
     }
-    ticks as f64 / CLOCK_TICKS_PER_S
+    Ok(ticks as f64 / CLOCK_TICKS_PER_S)
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let clients: usize = args.next().map_or(100, |n| n.parse().expect("N clients"));
-    let seconds: u64 = args.next().map_or(10, |s| s.parse().expect("SECONDS"));
+    let quick = std::env::args().any(|a| a == "--quick");
+    let seconds = if quick { 3 } else { 10 };
+    if let Err(err) = run(LISTENERS, seconds) {
+        eprintln!("monitor benchmark: {err}");
+        std::process::exit(1);
+    }
+}
 
+fn run(clients: usize, seconds: u64) -> Result<(), Box<dyn Error>> {
     let (producer, consumer) = tap_ring(SAMPLE_RATE as usize / 2);
     let config = MonitorConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
+        bind: "127.0.0.1:0".parse()?,
         ..MonitorConfig::default()
     };
-    let server =
-        MonitorServer::start(config, consumer, SAMPLE_RATE, Arc::new(Quiet), None).unwrap();
+    let server = MonitorServer::start(config, consumer, SAMPLE_RATE, Arc::new(Quiet), None)
+        .map_err(|err| format!("starting the monitor: {err}"))?;
     let addr = server.local_addr();
     let start = Instant::now();
     let running = Arc::new(AtomicBool::new(true));
@@ -91,19 +110,22 @@ fn main() {
     let readers: Vec<_> = (0..clients)
         .map(|_| {
             let running = running.clone();
-            thread::spawn(move || {
-                let stream = TcpStream::connect(addr).unwrap();
+            thread::spawn(move || -> Result<Vec<f64>, String> {
+                let stream = TcpStream::connect(addr).map_err(|err| format!("connect: {err}"))?;
                 stream
                     .set_read_timeout(Some(Duration::from_secs(5)))
-                    .unwrap();
-                let (mut socket, _) =
-                    tungstenite::client(format!("ws://{addr}/stream"), stream).unwrap();
+                    .map_err(|err| format!("read timeout: {err}"))?;
+                let (mut socket, _) = tungstenite::client(format!("ws://{addr}/stream"), stream)
+                    .map_err(|err| format!("WebSocket handshake: {err}"))?;
                 let mut latencies_ms = Vec::new();
                 while running.load(Ordering::Relaxed) {
                     let Ok(Message::Binary(packet)) = socket.read() else {
                         continue;
                     };
-                    let sequence = u64::from_le_bytes(packet[16..24].try_into().unwrap());
+                    let Some(sequence) = packet.get(16..24) else {
+                        return Err(format!("a {}-byte audio packet", packet.len()));
+                    };
+                    let sequence = u64::from_le_bytes(sequence.try_into().expect("8 bytes"));
                     // Packet n is complete once block 2n+1 is pushed, at (2n+1) × 10 ms.
                     let complete = start + Duration::from_millis(10 * (2 * sequence + 1));
                     latencies_ms.push(
@@ -113,37 +135,59 @@ fn main() {
                             * 1e3,
                     );
                 }
-                latencies_ms
+                Ok(latencies_ms)
             })
         })
         .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
     while server.listeners() < clients {
+        if Instant::now() > deadline {
+            running.store(false, Ordering::Relaxed);
+            return Err(format!(
+                "only {} of {clients} listeners connected within 30 s",
+                server.listeners()
+            )
+            .into());
+        }
         thread::sleep(Duration::from_millis(10));
     }
+    // Every client is past its handshake and receiving before the window opens.
     thread::sleep(Duration::from_secs(1));
-    let (cpu_before, wall_before) = (monitor_cpu_s(), Instant::now());
+    let (cpu_before, wall_before) = (monitor_cpu_s()?, Instant::now());
     thread::sleep(Duration::from_secs(seconds));
-    let cpu_s = monitor_cpu_s() - cpu_before;
+    let cpu_s = monitor_cpu_s()? - cpu_before;
     let wall_s = wall_before.elapsed().as_secs_f64();
     running.store(false, Ordering::Relaxed);
-    let mut latencies: Vec<f64> = readers
-        .into_iter()
-        .flat_map(|r| r.join().unwrap())
-        .collect();
-    producer.join().unwrap();
+    let mut latencies = Vec::new();
+    for reader in readers {
+        let received = reader.join().map_err(|_| "a listener thread panicked")?;
+        latencies.extend(received.map_err(|err| format!("a listener failed: {err}"))?);
+    }
+    producer.join().map_err(|_| "the tap thread panicked")?;
     server.stop();
+    if latencies.is_empty() {
+        return Err("no listener received any audio".into());
+    }
 
     latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
-    println!(
-        "{clients} listeners, {wall_s:.1} s: monitor threads used {:.1}% of one core",
-        100.0 * cpu_s / wall_s
-    );
-    println!(
-        "tap→client latency over {} packets: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    let round1 = |x: f64| (x * 10.0).round() / 10.0;
+    let figures = serde_json::json!({
+        "monitor_listeners": clients,
+        "monitor_listeners_cpu_pct": round1(100.0 * cpu_s / wall_s),
+        "monitor_latency_ms": round1(at(0.5)),
+        "monitor_latency_ms_p99": round1(at(0.99)),
+    });
+    let json = serde_json::to_string_pretty(&figures)? + "\n";
+    print!("{json}");
+    eprintln!(
+        "{clients} listeners, {wall_s:.1} s, {} packets received; latency max {:.1} ms",
         latencies.len(),
-        at(0.5),
-        at(0.99),
         at(1.0)
     );
+    if let Some(path) = std::env::var_os("AURALIS_BENCH_OUT") {
+        std::fs::write(&path, &json)
+            .map_err(|err| format!("writing {}: {err}", std::path::Path::new(&path).display()))?;
+    }
+    Ok(())
 }
