@@ -427,6 +427,8 @@ pub struct Rendered {
     pub process_time: Duration,
     /// The longest single `process()` call.
     pub max_process_time: Duration,
+    /// Wall time of each `process()` call, in block order: benchmarks take percentiles of it.
+    pub process_times: Vec<Duration>,
     /// Events the plugin pushed to the output queue.
     pub output_events: usize,
     /// The note events among them, in order, with their frame in this run.
@@ -516,6 +518,7 @@ impl Rendered {
         self.blocks += other.blocks;
         self.process_time += other.process_time;
         self.max_process_time = self.max_process_time.max(other.max_process_time);
+        self.process_times.extend_from_slice(&other.process_times);
         self.output_events += other.output_events;
         let offset = self.frames() - other.frames();
         self.notes.extend(other.notes.iter().map(|n| OutNote {
@@ -926,6 +929,7 @@ impl AudioJob {
             sample_rate,
             left: Vec::with_capacity(blocks * max_frames as usize),
             right: Vec::with_capacity(blocks * max_frames as usize),
+            process_times: Vec::with_capacity(blocks),
             ..Rendered::default()
         };
 
@@ -972,6 +976,7 @@ impl AudioJob {
 
             rendered.process_time += elapsed;
             rendered.max_process_time = rendered.max_process_time.max(elapsed);
+            rendered.process_times.push(elapsed);
             rendered.output_events += out_events.len() as usize;
             let block_start = rendered.left.len();
             rendered.notes.extend(

@@ -6,6 +6,7 @@
 //! - `bench [--quick]`: run the benchmarks and gather their figures in `target/bench/summary.json`.
 //! - `deps`: install the system packages and the Python test environment only.
 
+mod bench;
 mod deps;
 mod process;
 mod tasks;
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
         }
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(&args[1..]),
-        Some("bench") => tasks::bench(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("deps") => deps::install_all(),
         _ => {
             eprintln!(

@@ -87,42 +87,8 @@ pub fn test(args: &[String]) -> Result<()> {
     )
 }
 
-/// Benchmark programs of the `auralis` crate (`plugin/benches/`), run in this order.
-const BENCHES: &[&str] = &["engine"];
-
-/// The benchmarks, each writing a JSON object of figures, merged into `target/bench/summary.json`.
-pub fn bench(args: &[String]) -> Result<()> {
-    let quick = args.iter().any(|a| a == "--quick");
-    deps::install_debian_packages(false)?;
-    let dir = target_dir().join("bench");
-    std::fs::create_dir_all(&dir).context("create target/bench")?;
-    let cargo = cargo();
-    let mut summary = serde_json::Map::new();
-    for bench in BENCHES {
-        let out = dir.join(format!("{bench}.json"));
-        let mut command = Command::new(&cargo);
-        command
-            .args(["bench", "-p", "auralis", "--bench", bench, "--"])
-            .env("AURALIS_BENCH_OUT", &out);
-        if quick {
-            command.arg("--quick");
-        }
-        run_in(&mut command, &format!("benchmark {bench}"))?;
-        let figures =
-            std::fs::read_to_string(&out).with_context(|| format!("read {}", out.display()))?;
-        let figures: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&figures)
-            .with_context(|| format!("{} is not a JSON object", out.display()))?;
-        summary.extend(figures);
-    }
-    let summary = serde_json::to_string_pretty(&summary)?;
-    let path = dir.join("summary.json");
-    std::fs::write(&path, &summary).with_context(|| format!("write {}", path.display()))?;
-    eprintln!("\n{summary}\nfigures in {}", path.display());
-    Ok(())
-}
-
 /// A private runtime directory for Mesa's drivers (GPU tests, and the demo on a bare server).
-fn xdg_runtime_dir() -> Result<std::path::PathBuf> {
+pub fn xdg_runtime_dir() -> Result<std::path::PathBuf> {
     let dir = target_dir().join("xdg-runtime");
     std::fs::create_dir_all(&dir).context("create target/xdg-runtime")?;
     #[cfg(unix)]

@@ -9,7 +9,7 @@
 //!
 //! Why one thread with non-blocking sockets rather than a writer thread per listener: a packet
 //! is encoded once and shared by reference, the cost is a `send` per listener per packet
-//! (100 loopback listeners cost a few percent of a core, see `examples/listeners.rs`), and the
+//! (100 loopback listeners cost a few percent of a core, see `benches/monitor.rs`), and the
 //! thread count does not grow with the audience.
 
 use std::sync::Arc;
