@@ -340,10 +340,19 @@ impl Plugin for Auralis {
         });
 
         let gain = &self.params.gain_db.smoothed;
-        for i in 0..frames {
+        if gain.is_smoothing() {
+            for i in 0..frames {
+                let g = util::db_to_gain(gain.next());
+                left[i] = safe_sample(left[i] * g);
+                right[i] = safe_sample(right[i] * g);
+            }
+        } else {
+            // A settled gain is one conversion per block, not a `powf` per sample.
             let g = util::db_to_gain(gain.next());
-            left[i] = safe_sample(left[i] * g);
-            right[i] = safe_sample(right[i] * g);
+            for i in 0..frames {
+                left[i] = safe_sample(left[i] * g);
+                right[i] = safe_sample(right[i] * g);
+            }
         }
         active.meter.measure(left, right, &self.telemetry);
         if self.monitor.is_streaming() {
