@@ -25,11 +25,11 @@ use nice_plug_egui::{
 
 use crate::engine::NowPlayingFeed;
 use crate::monitor::MonitorSwitch;
-use crate::params::{AuralisParams, KeyName, MidiLayers, MusicalSettings, SEED_MAX, ScaleName};
+use crate::params::{AuralisParams, KeyName, MusicalSettings, SEED_MAX, display_name};
 use crate::presets::PRESETS;
 use crate::realtime::Telemetry;
 use theme::{ACCENT, MUTED, WARNING};
-use view::{MeterLevels, PianoRoll, SPECTRUM_BANDS, StatusView, scale_name};
+use view::{MeterLevels, PianoRoll, SPECTRUM_BANDS, StatusView};
 
 /// The window's size when first opened, in logical pixels.
 pub const DEFAULT_SIZE: (f64, f64) = (980.0, 620.0);
@@ -241,20 +241,7 @@ impl AuralisEditor {
             .spacing([10.0, 9.0])
             .show(ui, |ui| {
                 ui.label("Scale");
-                egui::ComboBox::from_id_salt("scale")
-                    .selected_text(scale_name(settings.scale))
-                    .width(180.0)
-                    .show_ui(ui, |ui| {
-                        for (index, name) in ScaleName::variants().iter().enumerate() {
-                            let scale = ScaleName::from_index(index);
-                            if ui
-                                .selectable_label(settings.scale == scale, *name)
-                                .clicked()
-                            {
-                                set(setter, &params.scale, scale);
-                            }
-                        }
-                    });
+                enum_menu(ui, "scale", &params.scale, settings.scale, setter);
                 ui.end_row();
                 slider_row(ui, "Tempo", &params.tempo_bpm, setter);
                 ui.label("Sync");
@@ -280,20 +267,7 @@ impl AuralisEditor {
                 ui.end_row();
                 slider_row(ui, "Gain", &params.gain_db, setter);
                 ui.label("MIDI out");
-                egui::ComboBox::from_id_salt("midi")
-                    .selected_text(MidiLayers::variants()[settings.midi_out.to_index()])
-                    .width(180.0)
-                    .show_ui(ui, |ui| {
-                        for (index, name) in MidiLayers::variants().iter().enumerate() {
-                            let layers = MidiLayers::from_index(index);
-                            if ui
-                                .selectable_label(settings.midi_out == layers, *name)
-                                .clicked()
-                            {
-                                set(setter, &params.midi_out, layers);
-                            }
-                        }
-                    });
+                enum_menu(ui, "midi", &params.midi_out, settings.midi_out, setter);
                 ui.end_row();
             });
         ui.add_space(6.0);
@@ -395,6 +369,27 @@ fn slider_row<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: &Para
     ui.end_row();
 }
 
+/// A menu of every value of an enum parameter, `current` ticked.
+fn enum_menu<E: Enum + PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    id: &str,
+    param: &EnumParam<E>,
+    current: E,
+    setter: &ParamSetter,
+) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(display_name(current))
+        .width(180.0)
+        .show_ui(ui, |ui| {
+            for (index, name) in E::variants().iter().enumerate() {
+                let value = E::from_index(index);
+                if ui.selectable_label(current == value, *name).clicked() {
+                    set(setter, param, value);
+                }
+            }
+        });
+}
+
 /// Sets a parameter as one gesture, so hosts record it as one automation step and one undo.
 fn set<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
     setter.begin_set_parameter(param);
@@ -435,6 +430,7 @@ fn next_seed(seed: u32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::params::MidiLayers;
 
     #[test]
     fn presets_are_recognised_and_edits_make_custom() {

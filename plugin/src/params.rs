@@ -120,6 +120,11 @@ pub enum ScaleName {
     MinorPentatonic,
 }
 
+/// The name a host shows for a value of an enum parameter ("F#", "Major Pentatonic").
+pub fn display_name<E: Enum>(value: E) -> &'static str {
+    E::variants()[value.to_index()]
+}
+
 /// Which of the composed layers the plugin sends out as MIDI notes, so they can drive other
 /// instruments. Each layer has its own channel (see `engine::midi`).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

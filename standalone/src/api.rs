@@ -9,11 +9,8 @@ use std::sync::Arc;
 
 use auralis::engine::NowPlayingFeed;
 use auralis::monitor::{MonitorStatus, ParamError, ParamsControl, StatusSource};
-use auralis::params::{
-    KeyName, MusicalSettings, SEED_MAX, ScaleName, TEMPO_MAX_BPM, TEMPO_MIN_BPM,
-};
+use auralis::params::{MusicalSettings, SEED_MAX, TEMPO_MAX_BPM, TEMPO_MIN_BPM, display_name};
 use auralis::realtime::Telemetry;
-use nice_plug::prelude::Enum;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{parse_key, parse_scale};
@@ -34,16 +31,6 @@ pub struct LiveApi {
     pub renderer: String,
     /// Output sample rate.
     pub sample_rate: u32,
-}
-
-/// A key's display name ("F#").
-pub fn key_name(key: KeyName) -> &'static str {
-    KeyName::variants()[key.to_index()]
-}
-
-/// A scale's display name ("Major Pentatonic").
-pub fn scale_name(scale: ScaleName) -> &'static str {
-    ScaleName::variants()[scale.to_index()]
 }
 
 impl StatusSource for LiveApi {
@@ -79,8 +66,8 @@ impl ParamsControl for LiveApi {
 /// The settings as the API shows them.
 pub fn to_json(settings: &MusicalSettings) -> Value {
     json!({
-        "key": key_name(settings.key),
-        "scale": scale_name(settings.scale),
+        "key": display_name(settings.key),
+        "scale": display_name(settings.scale),
         "tempo_bpm": tidy(settings.tempo_bpm),
         "intensity": tidy(settings.intensity),
         "brightness": tidy(settings.brightness),
@@ -146,6 +133,7 @@ fn number(value: &Value, min: f64, max: f64) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use auralis::params::{KeyName, ScaleName};
 
     fn changes(value: Value) -> Map<String, Value> {
         value.as_object().cloned().expect("object")

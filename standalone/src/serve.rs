@@ -12,7 +12,9 @@ use anyhow::{Context, Result};
 use auralis::monitor::{MonitorConfig, MonitorServer, ParamsControl, StatusSource};
 use auralis::realtime::tap_ring;
 
-use crate::api::{LiveApi, key_name, scale_name};
+use auralis::params::display_name;
+
+use crate::api::LiveApi;
 use crate::cli::ServeArgs;
 use crate::live::{LiveEngine, LiveSettings};
 
@@ -59,8 +61,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let now = settings.get();
     println!(
         "Auralis is playing {} {} at {:.0} BPM: open {}",
-        key_name(now.key),
-        scale_name(now.scale),
+        display_name(now.key),
+        display_name(now.scale),
         now.tempo_bpm,
         server.url()
     );

@@ -4,13 +4,11 @@
 use std::collections::VecDeque;
 use std::f32::consts::TAU;
 
-use nice_plug::prelude::Enum;
-
 use crate::compose::Layer;
 use crate::engine::NowPlaying;
 use crate::engine::feed::SCOPE_FRAMES;
 use crate::monitor::SwitchState;
-use crate::params::{KeyName, MusicalSettings, ScaleName};
+use crate::params::{MusicalSettings, display_name};
 
 /// The texts of the header and status bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +60,7 @@ impl StatusView {
             (None, None) => ("off".to_owned(), false),
         };
         Self {
-            key_scale: format!("{} {}", key_name(key), scale_name(scale)),
+            key_scale: format!("{} {}", display_name(key), display_name(scale)),
             chord: now
                 .map(|n| n.chord.as_str())
                 .filter(|c| !c.is_empty())
@@ -101,16 +99,6 @@ fn plural(count: u64, noun: &str) -> String {
     } else {
         format!("{count} {noun}s")
     }
-}
-
-/// A key's display name ("F#").
-pub fn key_name(key: KeyName) -> &'static str {
-    KeyName::variants()[key.to_index()]
-}
-
-/// A scale's display name ("Major Pentatonic").
-pub fn scale_name(scale: ScaleName) -> &'static str {
-    ScaleName::variants()[scale.to_index()]
 }
 
 /// Beats of the past the piano roll shows, left of the playhead.
@@ -319,6 +307,7 @@ mod tests {
     use crate::compose::ChordInfo;
     use crate::engine::feed::FixedText;
     use crate::music::{Chord, ChordQuality};
+    use crate::params::{KeyName, ScaleName};
     use crate::synth::RendererKind;
 
     fn snapshot(beat: f64) -> NowPlaying {

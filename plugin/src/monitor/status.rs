@@ -14,8 +14,7 @@ use serde_json::Value;
 use super::error::ParamError;
 use super::packet::{CHANNELS, Codec, PROTOCOL_VERSION, frames_per_packet};
 use crate::engine::NowPlaying;
-use crate::params::{KeyName, MusicalSettings, ScaleName};
-use nice_plug::prelude::Enum;
+use crate::params::{MusicalSettings, display_name};
 
 /// What is playing, as the engine reports it.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -56,8 +55,8 @@ impl MonitorStatus {
         renderer: &str,
     ) -> Self {
         Self {
-            key: KeyName::variants()[settings.key.to_index()].into(),
-            scale: ScaleName::variants()[settings.scale.to_index()].into(),
+            key: display_name(settings.key).into(),
+            scale: display_name(settings.scale).into(),
             tempo_bpm: settings.tempo_bpm as f64,
             intensity: settings.intensity,
             brightness: settings.brightness,
