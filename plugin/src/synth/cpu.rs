@@ -64,19 +64,26 @@ impl<const N: usize> Lanes<N> {
         };
         let offset_f64 = offset as f64;
         let offset_f32 = offset as f32;
+        // Silent lanes start at phase 0 and do not turn.
+        let mut phase = [0.0f64; N];
+        let mut increment = [0.0f64; N];
         for (lane, p) in partials.iter().enumerate().take(N) {
             // Start values in f64: the phasor starts exactly on the partial's phase.
-            let phase = p.phase as f64 + p.increment as f64 * offset_f64;
-            let (sin, cos) = sin_cos_cycles(phase);
-            let (rot_sin, rot_cos) = sin_cos_cycles(p.increment as f64);
-            lanes.re[lane] = cos as f32;
-            lanes.im[lane] = sin as f32;
-            lanes.rot_re[lane] = rot_cos as f32;
-            lanes.rot_im[lane] = rot_sin as f32;
+            phase[lane] = p.phase as f64 + p.increment as f64 * offset_f64;
+            increment[lane] = p.increment as f64;
             lanes.amp_left[lane] = p.amp_left + p.amp_left_step * offset_f32;
             lanes.amp_left_step[lane] = p.amp_left_step;
             lanes.amp_right[lane] = p.amp_right + p.amp_right_step * offset_f32;
             lanes.amp_right_step[lane] = p.amp_right_step;
+        }
+        // Over whole arrays, apart from the gathering above, so that these vectorise.
+        for lane in 0..N {
+            let (sin, cos) = sin_cos_cycles(phase[lane]);
+            lanes.re[lane] = cos as f32;
+            lanes.im[lane] = sin as f32;
+            let (rot_sin, rot_cos) = sin_cos_cycles(increment[lane]);
+            lanes.rot_re[lane] = rot_cos as f32;
+            lanes.rot_im[lane] = rot_sin as f32;
         }
         lanes
     }
@@ -112,7 +119,8 @@ fn sin_cos_cycles(x: f64) -> (f64, f64) {
     // x = quadrant/4 + t, |t| ≤ 1/8.
     let quarters = (4.0 * x).round();
     let t = x - 0.25 * quarters;
-    let quadrant = (quarters as i64) & 3;
+    // i32, not i64: AVX converts four f64 to i32 at once, but to i64 one by one.
+    let quadrant = (quarters as i32) & 3;
     let a = TAU * t;
     let a2 = a * a;
     // Taylor terms up to a^15 and a^16: truncation below 1e-16 for |a| ≤ π/4.
