@@ -250,7 +250,8 @@ impl Reverb {
             // run[k + 2] is `whole` frames before frame k of this block.
             let run = self.lines[i].run::<{ CONTROL_FRAMES + 3 }>(whole + 2);
             for (k, read) in lane.iter_mut().enumerate() {
-                let t = offset + step * k as f32;
+                // Through i32: SSE2 converts four i32 to f32 at once, but a usize one by one.
+                let t = offset + step * (k as i32) as f32;
                 *read = catmull_rom(run[k + 3], run[k + 2], run[k + 1], run[k], t);
             }
             self.delay_frames[i] = end;
