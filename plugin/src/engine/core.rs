@@ -177,6 +177,18 @@ impl EngineCore {
         self.midi.all_off(self.frames_rendered);
     }
 
+    /// Takes over from `failed`, an engine that panicked, as if this engine had rendered its
+    /// first `start_frame` frames: the ring's frame count goes on, and the MIDI output and
+    /// now-playing feed move here. `failed` may be in any state, so only those plain outputs
+    /// are taken from it; its sounding MIDI notes are ended at `start_frame`.
+    pub fn take_over_from(&mut self, failed: &mut EngineCore, start_frame: u64) {
+        self.frames_rendered = start_frame;
+        self.midi = std::mem::take(&mut failed.midi);
+        self.midi.all_off(start_frame);
+        self.feed = failed.feed.take();
+        self.feed_countdown = 0;
+    }
+
     /// Renders `out.len()` frames with the given settings. `transport` is the host's transport
     /// for the block this render belongs to, if a host reports one.
     pub fn render(

@@ -8,13 +8,16 @@
 //! depend only on the sequence of requests, never on timing, renders are deterministic however
 //! fast or unevenly the host calls `process()`.
 
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{JoinHandle, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::params::{MusicalSettings, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
+use crate::realtime::output::FADE_S;
 use crate::realtime::{
     BlockRequest, Frame, FrameProducer, NoteOutProducer, RequestConsumer, Telemetry, WaitPolicy,
 };
@@ -124,6 +127,16 @@ impl EngineHandle {
         io: EngineIo,
         telemetry: Arc<Telemetry>,
     ) -> std::io::Result<Self> {
+        Self::spawn_with(config, settings, io, telemetry, Faults::default())
+    }
+
+    fn spawn_with(
+        config: EngineConfig,
+        settings: Box<dyn SettingsSource>,
+        io: EngineIo,
+        telemetry: Arc<Telemetry>,
+        faults: Faults,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         // Marked running before the thread starts, so the audio thread's first blocks already
@@ -134,8 +147,7 @@ impl EngineHandle {
             .name("auralis-engine".into())
             .spawn(move || {
                 DenormalGuard::enable_for_thread();
-                let mut core = EngineCore::new(config.sample_rate, &settings.settings())
-                    .with_renderer(config.renderer, config.gpu_timeout());
+                let mut core = new_core(&config, &settings.settings());
                 if let Some(notes) = io.notes {
                     core = core.with_midi_out(notes);
                 }
@@ -145,6 +157,7 @@ impl EngineHandle {
                 }
                 let mut engine = EngineLoop {
                     core,
+                    config,
                     lead_frames: config.lead_frames as u64,
                     producer: io.frames,
                     requests: io.requests,
@@ -153,6 +166,11 @@ impl EngineHandle {
                     block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
                     restart_floor: 0,
                     scope,
+                    pushed: 0,
+                    last_frame: [0.0; 2],
+                    panics: Vec::new(),
+                    silenced: false,
+                    faults,
                 };
                 engine.run();
             });
@@ -195,8 +213,60 @@ impl Drop for EngineHandle {
     }
 }
 
+fn new_core(config: &EngineConfig, settings: &MusicalSettings) -> EngineCore {
+    EngineCore::new(config.sample_rate, settings)
+        .with_renderer(config.renderer, config.gpu_timeout())
+}
+
+/// Faults a test makes the engine loop suffer; none outside tests.
+#[derive(Debug, Default, Clone)]
+struct Faults {
+    /// Panic when about to render the engine block that starts at or after each of these
+    /// frames (each once).
+    #[cfg(test)]
+    panic_at: Vec<u64>,
+    /// Sleep this long when about to render the block at or after this frame (once): a
+    /// starved engine thread.
+    #[cfg(test)]
+    stall_at: Option<(u64, Duration)>,
+    /// Panic while carrying out the next restart (once).
+    #[cfg(test)]
+    panic_on_restart: bool,
+}
+
+impl Faults {
+    #[cfg(test)]
+    fn strike(&mut self, frame: u64) {
+        if let Some(i) = self.panic_at.iter().position(|&at| frame >= at) {
+            self.panic_at.remove(i);
+            panic!("injected engine fault at frame {frame}");
+        }
+        if let Some((at, pause)) = self.stall_at
+            && frame >= at
+        {
+            self.stall_at = None;
+            std::thread::sleep(pause);
+        }
+    }
+
+    #[cfg(test)]
+    fn strike_restart(&mut self) {
+        if std::mem::take(&mut self.panic_on_restart) {
+            panic!("injected engine fault during a restart");
+        }
+    }
+
+    #[cfg(not(test))]
+    fn strike(&mut self, _frame: u64) {}
+
+    #[cfg(not(test))]
+    fn strike_restart(&mut self) {}
+}
+
 struct EngineLoop {
     core: EngineCore,
+    /// What the engine was started with, to build a fresh core after a panic.
+    config: EngineConfig,
     lead_frames: u64,
     producer: FrameProducer,
     requests: RequestConsumer,
@@ -207,18 +277,57 @@ struct EngineLoop {
     restart_floor: u64,
     /// Where the GUI's spectrum finds the newest output.
     scope: Option<NowPlayingFeed>,
+    /// Frames pushed into the ring so far: the engine frame index of the next one. The core
+    /// counts the same while it is healthy; this count survives a core that panicked.
+    pushed: u64,
+    /// The newest frame pushed, from which a panic fades out.
+    last_frame: Frame,
+    /// When the newest caught panics happened, within [`PANIC_WINDOW`].
+    panics: Vec<Instant>,
+    /// Set after too many panics: the engine answers with silence until it is restarted.
+    silenced: bool,
+    faults: Faults,
 }
+
+/// A caught panic is recovered from by a fresh engine unless more than [`MAX_PANICS`] happened
+/// within this window: a fault that keeps coming back is not worth a restart storm, and
+/// silence is the last resort.
+const PANIC_WINDOW: Duration = Duration::from_secs(60);
+const MAX_PANICS: usize = 3;
 
 impl EngineLoop {
     fn run(&mut self) {
         while !self.stopping() {
-            match self.requests.pop() {
-                Some(request) => {
-                    if !self.answer(&request) {
-                        break;
+            let Some(request) = self.requests.pop() else {
+                std::thread::park_timeout(IDLE_POLL);
+                continue;
+            };
+            // A panic anywhere in the engine (composer, voices, renderer, effects) must not
+            // end the music for good or take the host down: the ring is faded out, a fresh
+            // engine takes over at the same frame, and the request is answered in full.
+            let until = match catch_unwind(AssertUnwindSafe(|| self.begin(&request))) {
+                Ok(until) => until,
+                Err(panic) => {
+                    self.recover(panic.as_ref(), &request.settings);
+                    // The fresh engine starts the music from the top, which is what a restart
+                    // asked for; it only needs acknowledging.
+                    if request.restart {
+                        self.acknowledge_restart(&request)
+                    } else {
+                        request.until_frame
                     }
                 }
-                None => std::thread::park_timeout(IDLE_POLL),
+            };
+            let target = until + self.lead_frames;
+            loop {
+                match catch_unwind(AssertUnwindSafe(|| self.render_until(target, &request))) {
+                    Ok(true) => break,
+                    Ok(false) => {
+                        self.finish();
+                        return;
+                    }
+                    Err(panic) => self.recover(panic.as_ref(), &request.settings),
+                }
             }
         }
         self.finish();
@@ -228,55 +337,142 @@ impl EngineLoop {
         self.stop.load(Ordering::Acquire) || self.producer.is_abandoned()
     }
 
-    /// Renders whole engine blocks until the ring holds everything up to the request's frame
-    /// plus the lead. Returns false if the engine should stop.
+    /// Carries out a restart if `request` asks for one. Returns the frame the request asks the
+    /// ring to reach (before the lead).
+    fn begin(&mut self, request: &BlockRequest) -> u64 {
+        if !request.restart {
+            return request.until_frame;
+        }
+        self.faults.strike_restart();
+        self.core.restart(&request.settings);
+        self.acknowledge_restart(request)
+    }
+
+    /// The music starts over at the next frame rendered; the audio thread skips what was
+    /// rendered before. Its request counted from the frames it had played, so the same distance
+    /// is measured from the restart.
+    fn acknowledge_restart(&mut self, request: &BlockRequest) -> u64 {
+        let restart_frame = self.pushed;
+        self.restart_floor = restart_frame;
+        self.telemetry.acknowledge_restart(restart_frame);
+        restart_frame
+            + request
+                .until_frame
+                .saturating_sub(request.transport.at_frame)
+    }
+
+    /// Renders whole engine blocks until the ring holds every frame before `target`. Returns
+    /// false if the engine should stop.
     ///
     /// Blocks always have [`ENGINE_BLOCK_FRAMES`] frames, whatever the host's block sizes, so the
     /// samples never depend on how the host divides time; a request's settings apply from the
     /// next engine block rendered after it.
-    fn answer(&mut self, request: &BlockRequest) -> bool {
-        let mut until = request.until_frame;
-        if request.restart {
-            // The music starts over at the next frame rendered; the audio thread skips what
-            // was rendered before. Its request counted from the frames it had played, so the
-            // same distance is measured from the restart.
-            let restart_frame = self.core.frames_rendered();
-            self.core.restart(&request.settings);
-            self.restart_floor = restart_frame;
-            self.telemetry.acknowledge_restart(restart_frame);
-            until = restart_frame
-                + request
-                    .until_frame
-                    .saturating_sub(request.transport.at_frame);
-        }
+    fn render_until(&mut self, target: u64, request: &BlockRequest) -> bool {
         // A transport read before the audio thread caught up with a restart refers to stale
         // frames; the timeline would take it for a jump.
         let transport =
             (request.transport.at_frame >= self.restart_floor).then_some(request.transport);
-        let target = until + self.lead_frames;
-        while self.core.frames_rendered() < target {
-            // Room is made by the audio thread consuming; the lead and ring size guarantee it
-            // comes unless the host stops calling `process()`.
-            while self.producer.free_frames() < ENGINE_BLOCK_FRAMES {
-                if self.stopping() {
-                    return false;
-                }
-                std::thread::park_timeout(IDLE_POLL);
+        while self.pushed < target {
+            if !self.wait_for_room(ENGINE_BLOCK_FRAMES) {
+                return false;
             }
-            self.core
-                .render(&request.settings, transport, &mut self.block);
+            if self.silenced {
+                self.block.fill([0.0; 2]);
+            } else {
+                self.faults.strike(self.pushed);
+                self.core
+                    .render(&request.settings, transport, &mut self.block);
+            }
             if let Some(scope) = &self.scope {
                 scope.publish_scope(&self.block);
             }
-            let pushed = self.producer.push_frames(&self.block);
-            self.telemetry.add_frames_rendered(pushed);
+            self.push_block();
         }
         true
+    }
+
+    /// Waits until the ring has room for `frames`. Room is made by the audio thread consuming;
+    /// the lead and ring size guarantee it comes unless the host stops calling `process()`.
+    /// Returns false if the engine should stop instead.
+    fn wait_for_room(&self, frames: usize) -> bool {
+        while self.producer.free_frames() < frames {
+            if self.stopping() {
+                return false;
+            }
+            std::thread::park_timeout(IDLE_POLL);
+        }
+        true
+    }
+
+    fn push_block(&mut self) {
+        let pushed = self.producer.push_frames(&self.block);
+        if pushed > 0 {
+            self.last_frame = self.block[pushed - 1];
+        }
+        self.pushed += pushed as u64;
+        self.telemetry.add_frames_rendered(pushed);
+    }
+
+    /// After a panic: fades the ring out from the newest frame, so the audio never jumps, and
+    /// puts a fresh engine in place of the failed one from the next frame (or silence, if
+    /// panics keep coming).
+    fn recover(&mut self, panic: &(dyn Any + Send), settings: &MusicalSettings) {
+        self.telemetry.count_engine_panic();
+        let now = Instant::now();
+        self.panics
+            .retain(|&at| now.duration_since(at) < PANIC_WINDOW);
+        self.panics.push(now);
+        let giving_up = self.panics.len() > MAX_PANICS;
+        nice_plug::nice_error!(
+            "the engine panicked ({}); {}",
+            panic_message(panic),
+            if giving_up {
+                "it keeps failing, so it plays silence until the plugin is restarted"
+            } else {
+                "a fresh engine takes over"
+            }
+        );
+        self.fade_out();
+        if giving_up {
+            self.silenced = true;
+            return;
+        }
+        let mut fresh = new_core(&self.config, settings);
+        fresh.take_over_from(&mut self.core, self.pushed);
+        // The failed engine is dropped here, on this thread, like any other.
+        self.core = fresh;
+    }
+
+    /// Pushes a short ramp from the newest frame down to silence.
+    fn fade_out(&mut self) {
+        let frames =
+            ((FADE_S * self.config.sample_rate.max(1.0)) as usize).clamp(1, ENGINE_BLOCK_FRAMES);
+        if !self.wait_for_room(frames) {
+            return;
+        }
+        let from = self.last_frame;
+        for (i, frame) in self.block[..frames].iter_mut().enumerate() {
+            let gain = 1.0 - (i + 1) as f32 / frames as f32;
+            *frame = [from[0] * gain, from[1] * gain];
+        }
+        let pushed = self.producer.push_frames(&self.block[..frames]);
+        self.pushed += pushed as u64;
+        self.telemetry.add_frames_rendered(pushed);
+        self.last_frame = [0.0; 2];
     }
 
     fn finish(&mut self) {
         self.telemetry.set_engine_running(false);
     }
+}
+
+/// The text a panic was raised with, if it carried one.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 #[cfg(test)]
@@ -297,10 +493,16 @@ mod tests {
         telemetry: Arc<Telemetry>,
         /// Restarts this host has asked for.
         restarts: u64,
+        /// Whether the host gives the engine time to answer each block (see `block_with`).
+        patient: bool,
     }
 
     impl Rig {
         fn start(policy: WaitPolicy) -> Self {
+            Self::start_with(policy, Faults::default())
+        }
+
+        fn start_with(policy: WaitPolicy, faults: Faults) -> Self {
             let config = EngineConfig::for_host(SR, policy, BLOCK);
             let (producer, consumer) = audio_ring(config.ring_frames(BLOCK));
             let (mut requests, requests_rx) = request_ring();
@@ -311,11 +513,12 @@ mod tests {
                 notes: None,
                 feed: None,
             };
-            let engine = EngineHandle::spawn(
+            let engine = EngineHandle::spawn_with(
                 config,
                 Box::new(MusicalSettings::default()),
                 io,
                 telemetry.clone(),
+                faults,
             )
             .expect("spawn");
             if policy == WaitPolicy::Offline {
@@ -328,6 +531,7 @@ mod tests {
                 requests,
                 telemetry,
                 restarts: 0,
+                patient: true,
             }
         }
 
@@ -357,7 +561,12 @@ mod tests {
             // A realtime host is paced by its sound card, so the engine has a block's time to
             // answer; this test host runs flat out, so it gives the engine that time here, or a
             // loaded test machine would turn scheduling delays into underruns.
-            let deadline = std::time::Instant::now() + Duration::from_secs(1);
+            let patience = if self.patient {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            };
+            let deadline = std::time::Instant::now() + patience;
             let ready = || {
                 let (restarts, restart_frame) = self.telemetry.restarts();
                 if restart {
@@ -492,5 +701,155 @@ mod tests {
             );
             assert!(expected.iter().any(|f| f[0] != 0.0), "{policy:?}: audible");
         }
+    }
+
+    /// The largest step between neighbouring samples: a click shows as a step far above what
+    /// the music's own waveforms make.
+    fn largest_step(frames: &[Frame]) -> f32 {
+        frames
+            .windows(2)
+            .map(|pair| {
+                (pair[1][0] - pair[0][0])
+                    .abs()
+                    .max((pair[1][1] - pair[0][1]).abs())
+            })
+            .fold(0.0, f32::max)
+    }
+
+    fn energy(frames: &[Frame]) -> f64 {
+        frames
+            .iter()
+            .map(|f| (f[0] as f64).powi(2) + (f[1] as f64).powi(2))
+            .sum()
+    }
+
+    /// Plays `seconds` of the default patch, returning every frame.
+    fn play(rig: &mut Rig, seconds: f32) -> Vec<Frame> {
+        let mut out = [[0.0; 2]; BLOCK];
+        let mut rendered = Vec::new();
+        for _ in 0..(seconds * SR) as usize / BLOCK {
+            if !rig.patient {
+                // Paced like a sound card, so a stalled engine is an underrun, not a wait.
+                std::thread::sleep(Duration::from_secs_f32(BLOCK as f32 / SR));
+            }
+            rig.block(MusicalSettings::default(), &mut out);
+            rendered.extend_from_slice(&out);
+        }
+        rendered
+    }
+
+    /// The natural step of the default patch in its first seconds, which the faults below
+    /// must not exceed by much.
+    fn natural_step() -> f32 {
+        let mut rig = Rig::start(WaitPolicy::Offline);
+        largest_step(&play(&mut rig, 4.0))
+    }
+
+    #[test]
+    fn a_panicking_engine_fades_out_and_a_fresh_one_plays_on() {
+        let natural = natural_step();
+        for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
+            let panic_frame = 2 * SR as u64;
+            let faults = Faults {
+                panic_at: vec![panic_frame],
+                ..Faults::default()
+            };
+            let mut rig = Rig::start_with(policy, faults);
+            let played = play(&mut rig, 5.0);
+            assert_eq!(rig.telemetry.engine_panics(), 1, "{policy:?}");
+            assert!(
+                rig.telemetry.engine_running(),
+                "{policy:?}: the engine goes on"
+            );
+            let step = largest_step(&played);
+            assert!(
+                step <= natural * 1.5,
+                "{policy:?}: a click of {step} at the panic (the music's own steps reach {natural})"
+            );
+            let panic_at = panic_frame as usize;
+            let before = energy(&played[panic_at - SR as usize..panic_at]);
+            let after = energy(&played[panic_at + SR as usize..panic_at + 2 * SR as usize]);
+            assert!(
+                before > 1.0 && after > 1.0,
+                "{policy:?}: music before ({before}) and after ({after}) the panic"
+            );
+            rig.engine.stop();
+            assert!(!rig.telemetry.engine_running());
+        }
+    }
+
+    #[test]
+    fn an_engine_that_keeps_panicking_falls_silent_without_a_click() {
+        let natural = natural_step();
+        let second = SR as u64;
+        let faults = Faults {
+            panic_at: vec![second / 2, second, 3 * second / 2, 2 * second],
+            ..Faults::default()
+        };
+        let mut rig = Rig::start_with(WaitPolicy::Offline, faults);
+        let played = play(&mut rig, 4.0);
+        assert_eq!(rig.telemetry.engine_panics(), 4);
+        let step = largest_step(&played);
+        assert!(
+            step <= natural * 1.5,
+            "a click of {step} (natural {natural})"
+        );
+        let silenced_from = 2 * SR as usize + ENGINE_BLOCK_FRAMES;
+        assert!(
+            played[silenced_from..].iter().all(|f| *f == [0.0; 2]),
+            "silence after the fourth panic in a minute"
+        );
+        assert_eq!(
+            rig.telemetry.underruns(),
+            0,
+            "the silenced engine still answers every block"
+        );
+        assert!(rig.telemetry.engine_running());
+    }
+
+    #[test]
+    fn a_panic_during_a_restart_still_plays_the_music_from_the_top() {
+        let mut fresh = Rig::start(WaitPolicy::Offline);
+        let expected = from_the_top(&mut fresh, 60);
+        let faults = Faults {
+            panic_on_restart: true,
+            ..Faults::default()
+        };
+        let mut used = Rig::start_with(WaitPolicy::Offline, faults);
+        let mut out = [[0.0; 2]; BLOCK];
+        for _ in 0..40 {
+            used.block(MusicalSettings::default(), &mut out);
+        }
+        let restarted = from_the_top(&mut used, 60);
+        assert_eq!(used.telemetry.engine_panics(), 1);
+        assert!(
+            restarted == expected,
+            "after a panic during a restart the music differs from a fresh start"
+        );
+    }
+
+    #[test]
+    fn a_starved_engine_fades_out_then_the_music_fades_back_in() {
+        let natural = natural_step();
+        let faults = Faults {
+            stall_at: Some((SR as u64, Duration::from_millis(300))),
+            ..Faults::default()
+        };
+        let mut rig = Rig::start_with(WaitPolicy::Realtime, faults);
+        rig.patient = false;
+        // The first blocks, before the engine has its lead, may come up short on a busy
+        // machine: count underruns from when the music is flowing.
+        play(&mut rig, 0.5);
+        let before = rig.telemetry.underruns();
+        let played = play(&mut rig, 3.0);
+        let underruns = rig.telemetry.underruns() - before;
+        assert!(underruns >= 1, "a 300 ms stall runs the ring dry");
+        let step = largest_step(&played);
+        assert!(
+            step <= natural * 1.5,
+            "a click of {step} (natural {natural})"
+        );
+        let tail = &played[played.len() - SR as usize..];
+        assert!(energy(tail) > 1.0, "the music came back");
     }
 }

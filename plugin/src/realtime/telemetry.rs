@@ -17,6 +17,9 @@ pub struct Telemetry {
     frames_rendered: AtomicU64,
     /// Set while the engine thread runs its loop. Written by the engine thread.
     engine_running: AtomicBool,
+    /// Panics the engine thread caught and recovered from (or gave up after). Written by the
+    /// engine thread.
+    engine_panics: AtomicU64,
     /// Restarts the engine has carried out. Written by the engine thread (release), after
     /// `restart_frame`.
     restart_generation: AtomicU64,
@@ -67,6 +70,16 @@ impl Telemetry {
     /// Whether the engine thread is running.
     pub fn engine_running(&self) -> bool {
         self.engine_running.load(Ordering::Relaxed)
+    }
+
+    /// Panics the engine thread has caught since the instance was created.
+    pub fn engine_panics(&self) -> u64 {
+        self.engine_panics.load(Ordering::Relaxed)
+    }
+
+    /// Counts one caught engine panic.
+    pub fn count_engine_panic(&self) {
+        self.engine_panics.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records that the engine restarted the music at `frame` (engine thread).
