@@ -68,15 +68,9 @@ fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
     while done < total_frames {
         let frames = (total_frames - done).min(ENGINE_BLOCK_FRAMES as u64) as usize;
         engine.render(&settings, None, &mut block[..frames]);
-        for frame in &block[..frames] {
-            for sample in frame {
-                if args.bits == 24 {
-                    writer.write_sample((sample.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32)?;
-                } else {
-                    writer.write_sample(*sample)?;
-                }
-            }
-        }
+        // A full disk shows up here, part way through: say where, and why.
+        write_block(&mut writer, &block[..frames], args.bits)
+            .with_context(|| format!("--out {}: could not write", args.out.display()))?;
         done += frames as u64;
         progress.set_position(done);
     }
@@ -84,6 +78,21 @@ fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
     writer
         .finalize()
         .with_context(|| format!("--out {}: could not finish the file", args.out.display()))?;
+    Ok(())
+}
+
+fn write_block<W: std::io::Write + std::io::Seek>(
+    writer: &mut hound::WavWriter<W>,
+    frames: &[[f32; 2]],
+    bits: u16,
+) -> hound::Result<()> {
+    for sample in frames.iter().flatten() {
+        if bits == 24 {
+            writer.write_sample((sample.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32)?;
+        } else {
+            writer.write_sample(*sample)?;
+        }
+    }
     Ok(())
 }
 

@@ -97,6 +97,50 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A render onto a disk that fills part way: a 256 KiB file system, mounted in a mount
+/// namespace of the render's own so nothing outlives it (the test command runs as root).
+#[test]
+fn a_disk_that_fills_during_a_render_is_a_clear_error_and_leaves_no_file() {
+    let dir = temp_dir("full");
+    let script = format!(
+        "mount -t tmpfs -o size=256k auralis-full \"$1\" || exit 90; \
+         \"$2\" render --seconds 20 --renderer cpu --out \"$1/long.wav\"; status=$?; \
+         echo \"left behind: $(ls -A \"$1\")\" >&2; exit $status"
+    );
+    let result = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+        ])
+        .arg(&dir)
+        .arg(env!("CARGO_BIN_EXE_auralis"))
+        .output()
+        .expect("run unshare (util-linux)");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_ne!(
+        result.status.code(),
+        Some(90),
+        "could not mount a small file system (the test needs root): {stderr}"
+    );
+    // 20 s of stereo float is 7.7 MB: the disk fills after about half a second of audio.
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains("long.wav"),
+        "the error names the file and the cause: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("left behind: \n") || stderr.trim_end().ends_with("left behind:"),
+        "the partial file is removed: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn the_log_level_comes_from_auralis_log() {
     let dir = temp_dir("log");
