@@ -153,4 +153,113 @@ mod tests {
         assert!(!is_newer("", "0.1.0"));
         assert!(is_newer("1", "0.9"));
     }
+
+    /// Property-based fuzzing of what a host may hand back: arbitrary parameter maps, and
+    /// genuine saved states damaged byte by byte. Whatever parses must come out of
+    /// [`sanitize`] holding only known ids with valid, in-range values.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn assert_valid(state: &PluginState) {
+            for (id, value) in &state.params {
+                let valid = match (expected(id), value) {
+                    (Some(Expected::Float { min, max }), ParamValue::F32(v)) => {
+                        v.is_finite() && (min..=max).contains(v)
+                    }
+                    (Some(Expected::Int { min, max }), ParamValue::I32(v)) => {
+                        (min..=max).contains(v)
+                    }
+                    (Some(Expected::Bool), ParamValue::Bool(_)) => true,
+                    (Some(Expected::Enum { variants }), ParamValue::I32(i)) => {
+                        usize::try_from(*i).is_ok_and(|i| i < variants)
+                    }
+                    (Some(Expected::Enum { .. }), ParamValue::String(_)) => true,
+                    _ => false,
+                };
+                assert!(valid, "{id} = {value:?} survived sanitize");
+            }
+        }
+
+        fn value() -> impl Strategy<Value = ParamValue> {
+            prop_oneof![
+                any::<f32>().prop_map(ParamValue::F32),
+                prop_oneof![Just(f32::NAN), Just(f32::INFINITY), Just(-0.0f32)]
+                    .prop_map(ParamValue::F32),
+                any::<i32>().prop_map(ParamValue::I32),
+                any::<bool>().prop_map(ParamValue::Bool),
+                ".{0,12}".prop_map(ParamValue::String),
+            ]
+        }
+
+        fn id() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "key", "scale", "tempo", "sync", "intens", "bright", "space", "seed", "midi",
+                    "gain",
+                ])
+                .prop_map(str::to_string),
+                "[a-z_]{0,10}",
+            ]
+        }
+
+        /// A state as this version saves it, as the JSON nice-plug stores.
+        fn genuine() -> Vec<u8> {
+            let saved = state(&[
+                ("key", ParamValue::I32(2)),
+                ("scale", ParamValue::I32(2)),
+                ("tempo", ParamValue::F32(70.0)),
+                ("sync", ParamValue::Bool(true)),
+                ("intens", ParamValue::F32(0.45)),
+                ("bright", ParamValue::F32(0.5)),
+                ("space", ParamValue::F32(0.6)),
+                ("seed", ParamValue::I32(7)),
+                ("midi", ParamValue::I32(3)),
+                ("gain", ParamValue::F32(0.0)),
+            ]);
+            serde_json::to_vec(&saved).expect("serialize")
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_parameter_map_is_sanitized_into_range(
+                params in prop::collection::vec((id(), value()), 0..24),
+                version in "[0-9.]{0,12}",
+            ) {
+                let mut loaded = PluginState {
+                    version,
+                    params: params.into_iter().collect(),
+                    fields: BTreeMap::new(),
+                };
+                sanitize(&mut loaded);
+                assert_valid(&loaded);
+            }
+
+            #[test]
+            fn damaged_saved_states_are_refused_or_loaded_in_range(
+                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..12),
+                cut in proptest::option::of(any::<prop::sample::Index>()),
+            ) {
+                let mut blob = genuine();
+                for (at, byte, kind) in edits {
+                    let at = at.index(blob.len() + 1);
+                    match kind {
+                        0 if at < blob.len() => blob[at] = byte,
+                        1 => blob.insert(at, byte),
+                        _ if at < blob.len() => { blob.remove(at); }
+                        _ => {}
+                    }
+                }
+                if let Some(cut) = cut {
+                    blob.truncate(cut.index(blob.len() + 1));
+                }
+                if let Ok(mut loaded) = serde_json::from_slice::<PluginState>(&blob) {
+                    sanitize(&mut loaded);
+                    assert_valid(&loaded);
+                }
+            }
+        }
+    }
 }

@@ -169,4 +169,82 @@ mod tests {
             assert!(error.message.contains(range), "{body}: {}", error.message);
         }
     }
+
+    /// Property-based fuzzing of `PUT /api/v1/params` bodies: any JSON a client sends either
+    /// changes the settings to valid values or is refused naming the field at fault.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                prop_oneof![
+                    Just(-1.0),
+                    Just(0.0),
+                    Just(0.5),
+                    Just(1.0),
+                    Just(1e308),
+                    Just(30.0),
+                    Just(180.0)
+                ]
+                .prop_map(Value::from),
+                ".{0,8}".prop_map(Value::from),
+                prop::sample::select(vec!["F#", "bb", "dorian", "Minor Pentatonic", "H", ""])
+                    .prop_map(Value::from),
+            ];
+            leaf.prop_recursive(2, 8, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,4}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(FIELDS.split(", ").collect::<Vec<_>>())
+                    .prop_map(str::to_string),
+                ".{0,10}",
+            ]
+        }
+
+        fn assert_valid(settings: &MusicalSettings) {
+            assert!(
+                settings.tempo_bpm.is_finite()
+                    && (TEMPO_MIN_BPM..=TEMPO_MAX_BPM).contains(&settings.tempo_bpm),
+                "{settings:?}"
+            );
+            for unit in [settings.intensity, settings.brightness, settings.space] {
+                assert!(
+                    unit.is_finite() && (0.0..=1.0).contains(&unit),
+                    "{settings:?}"
+                );
+            }
+            assert!(settings.seed <= SEED_MAX as u32, "{settings:?}");
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn any_body_is_applied_in_range_or_refused_by_field(
+                changes in prop::collection::btree_map(field(), json_value(), 0..8),
+            ) {
+                let changes: Map<String, Value> = changes.into_iter().collect();
+                match apply(MusicalSettings::default(), &changes) {
+                    Ok(settings) => assert_valid(&settings),
+                    Err(error) => {
+                        assert!(changes.contains_key(&error.field), "{error:?} for {changes:?}");
+                        assert!(!error.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
 }

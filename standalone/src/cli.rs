@@ -361,4 +361,124 @@ mod tests {
         .expect_err("unknown preset");
         assert!(error.to_string().contains("Night Drive"), "{error}");
     }
+
+    /// Property-based fuzzing of the command line: any mix of real and made-up flags and
+    /// values parses into valid settings or fails with clap's error, never a panic.
+    mod fuzz {
+        use super::*;
+        use auralis::params::{SEED_MAX, TEMPO_MAX_BPM, TEMPO_MIN_BPM};
+        use proptest::prelude::*;
+
+        fn flag() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => prop::sample::select(vec![
+                    "--seconds", "--out", "--sample-rate", "--renderer", "--bits", "--preset",
+                    "--key", "--scale", "--bpm", "--intensity", "--brightness", "--space",
+                    "--seed", "--bind", "--port", "--token", "--max-listeners",
+                ])
+                .prop_map(str::to_string),
+                1 => "-{0,2}.{0,10}",
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "cpu",
+                    "gpu",
+                    "deep field",
+                    "0",
+                    "-1",
+                    "1",
+                    "24",
+                    "32",
+                    "44100",
+                    "96000",
+                    "1e9",
+                    "NaN",
+                    "inf",
+                    "-0",
+                    "65535",
+                    "65536",
+                    "0.5",
+                    "C#",
+                    "lydian",
+                    "::1",
+                    "0.0.0.0",
+                    "x.wav",
+                    "",
+                ])
+                .prop_map(str::to_string),
+                ".{0,12}",
+                any::<f64>().prop_map(|v| v.to_string()),
+                any::<i64>().prop_map(|v| v.to_string()),
+            ]
+        }
+
+        /// A subcommand, usually with what it requires, then flags with values in any order.
+        fn command_line() -> impl Strategy<Value = Vec<String>> {
+            (
+                prop_oneof![
+                    Just("render".to_string()),
+                    Just("serve".to_string()),
+                    Just("run".to_string()),
+                    ".{0,8}"
+                ],
+                any::<bool>(),
+                prop::collection::vec((flag(), value()), 0..6),
+            )
+                .prop_map(|(command, required, flags)| {
+                    let mut argv = vec!["auralis".to_string(), command];
+                    if required {
+                        argv.extend(["--seconds", "1", "--out", "x.wav"].map(String::from));
+                    }
+                    for (flag, value) in flags {
+                        argv.push(flag);
+                        argv.push(value);
+                    }
+                    argv
+                })
+        }
+
+        fn assert_valid(music: &MusicArgs) {
+            let settings = music.settings();
+            assert!(
+                settings.tempo_bpm.is_finite()
+                    && (TEMPO_MIN_BPM..=TEMPO_MAX_BPM).contains(&settings.tempo_bpm),
+                "{settings:?}"
+            );
+            for unit in [settings.intensity, settings.brightness, settings.space] {
+                assert!(
+                    unit.is_finite() && (0.0..=1.0).contains(&unit),
+                    "{settings:?}"
+                );
+            }
+            assert!(settings.seed <= SEED_MAX as u32, "{settings:?}");
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn any_command_line_parses_into_valid_settings_or_an_error(argv in command_line()) {
+                match Cli::try_parse_from(&argv) {
+                    Ok(Cli { command: Command::Render(args) }) => {
+                        assert!(args.seconds > 0.0 && args.seconds <= 86_400.0);
+                        assert!([44_100, 48_000, 88_200, 96_000].contains(&args.sample_rate));
+                        assert!([24, 32].contains(&args.bits));
+                        assert_valid(&args.music);
+                    }
+                    Ok(Cli { command: Command::Serve(args) }) => {
+                        assert!((1..=10_000).contains(&args.max_listeners));
+                        assert!([44_100, 48_000, 88_200, 96_000].contains(&args.sample_rate));
+                        assert_valid(&args.music);
+                    }
+                    Ok(Cli { command: Command::Run }) => {}
+                    Err(error) => {
+                        assert!(!error.to_string().is_empty());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -102,11 +102,9 @@ fn bad_flags_fail_with_one_line_naming_the_flag() {
 #[test]
 fn a_disk_that_fills_during_a_render_is_a_clear_error_and_leaves_no_file() {
     let dir = temp_dir("full");
-    let script = format!(
-        "mount -t tmpfs -o size=256k auralis-full \"$1\" || exit 90; \
+    let script = "mount -t tmpfs -o size=256k auralis-full \"$1\" || exit 90; \
          \"$2\" render --seconds 20 --renderer cpu --out \"$1/long.wav\"; status=$?; \
-         echo \"left behind: $(ls -A \"$1\")\" >&2; exit $status"
-    );
+         echo \"left behind: $(ls -A \"$1\")\" >&2; exit $status";
     let result = Command::new("unshare")
         .args([
             "--mount",
@@ -114,7 +112,7 @@ fn a_disk_that_fills_during_a_render_is_a_clear_error_and_leaves_no_file() {
             "private",
             "sh",
             "-c",
-            &script,
+            script,
             "sh",
         ])
         .arg(&dir)

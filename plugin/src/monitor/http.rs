@@ -311,4 +311,73 @@ mod tests {
             "client left mid-request"
         );
     }
+
+    /// Property-based fuzzing of the request reader: random bytes and damaged genuine requests,
+    /// followed by a flood. It must never panic, and never read (so never hold) more than its
+    /// caps allow, whatever a client sends.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Everything the reader may take in before it must have decided: a head up to its cap
+        /// (plus the last read that crossed it) and a body up to its cap (plus one read).
+        const MOST_READ: u64 = (MAX_HEADER_BYTES + 2048 + MAX_BODY_BYTES + 4096) as u64;
+
+        fn check(raw: Vec<u8>) {
+            let mut stream = io::Cursor::new(raw);
+            let result = read_request(&mut stream, REQUEST_TIMEOUT);
+            assert!(
+                stream.position() <= MOST_READ,
+                "read {} bytes of one request",
+                stream.position()
+            );
+            if let Ok(request) = result {
+                assert!(request.body.len() <= MAX_BODY_BYTES);
+                assert!(request.headers.len() <= MAX_HEADERS);
+                assert!(request.leftover.len() <= MAX_HEADER_BYTES + 2048);
+            }
+        }
+
+        const GENUINE: &[&str] = &[
+            "GET /stream?token=abc&codec=opus HTTP/1.1\r\nHost: 127.0.0.1:8040\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:8040\r\n\r\n",
+            "PUT /api/v1/params HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer abc\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"tempo_bpm\":80}",
+            "GET /status HTTP/1.1\r\nHost: x\r\nCookie: auralis_token=abc; other=1\r\n\r\n",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            #[test]
+            fn random_bytes_never_panic_or_overread(
+                raw in prop::collection::vec(any::<u8>(), 0..4096),
+                flood in 0usize..200_000,
+            ) {
+                let mut raw = raw;
+                raw.resize(raw.len() + flood, b'a');
+                check(raw);
+            }
+
+            #[test]
+            fn damaged_requests_never_panic_or_overread(
+                which in 0..GENUINE.len(),
+                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 0..16),
+                flood in prop::option::of((any::<u8>(), 0usize..150_000)),
+            ) {
+                let mut raw = GENUINE[which].as_bytes().to_vec();
+                for (at, byte, kind) in edits {
+                    let at = at.index(raw.len() + 1);
+                    match kind {
+                        0 if at < raw.len() => raw[at] = byte,
+                        1 => raw.insert(at, byte),
+                        _ if at < raw.len() => { raw.remove(at); }
+                        _ => {}
+                    }
+                }
+                if let Some((byte, length)) = flood {
+                    raw.extend(std::iter::repeat_n(byte, length));
+                }
+                check(raw);
+            }
+        }
+    }
 }
