@@ -32,7 +32,7 @@ mod switch;
 
 pub use config::{DEFAULT_BIND, MonitorConfig};
 pub use error::{MonitorError, ParamError};
-pub use packet::{Codec, HEADER_BYTES, MAGIC, PROTOCOL_VERSION, PacketHeader};
+pub use packet::{Codec, FLAG_DISCONTINUITY, HEADER_BYTES, MAGIC, PROTOCOL_VERSION, PacketHeader};
 pub use server::MonitorServer;
 pub use status::{MonitorStatus, ParamsControl, StatusSource};
 pub use switch::{DEFAULT_PORT, MonitorSwitch, SwitchState};
