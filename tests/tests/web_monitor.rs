@@ -141,13 +141,16 @@ struct Fixture {
 
 impl Fixture {
     fn start(token: Option<&str>) -> Self {
-        let (producer, consumer) = tap_ring(SAMPLE_RATE as usize / 2);
-        let status = TestStatus::new();
-        let config = MonitorConfig {
+        Self::start_with(MonitorConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             token: token.map(String::from),
             ..MonitorConfig::default()
-        };
+        })
+    }
+
+    fn start_with(config: MonitorConfig) -> Self {
+        let (producer, consumer) = tap_ring(SAMPLE_RATE as usize / 2);
+        let status = TestStatus::new();
         let params: Arc<dyn ParamsControl> = status.clone();
         let server =
             MonitorServer::start(config, consumer, SAMPLE_RATE, status.clone(), Some(params))
@@ -219,7 +222,7 @@ fn get(addr: SocketAddr, path_and_headers: &str) -> Reply {
     let (path, headers) = path_and_headers
         .split_once('\n')
         .unwrap_or((path_and_headers, ""));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{headers}\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n");
     exchange(addr, request.as_bytes())
 }
 
@@ -818,4 +821,127 @@ fn stop_closes_listeners_and_frees_the_port() {
         (CloseCode::Away, "server stopping")
     );
     std::net::TcpListener::bind(addr).expect("the port is free again");
+}
+
+/// The status a browser's WebSocket handshake for `path` gets, sent from a page at `origin`
+/// to the server by the name `host`.
+fn upgrade_status(addr: SocketAddr, path: &str, origin: &str, host: &str) -> u16 {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    // A 101 keeps the connection open: read the status line's code only.
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+}
+
+/// A GET as a browser page at `origin` sends it, with the token every way it can.
+fn get_from(addr: SocketAddr, path: &str, origin: &str, host: &str) -> u16 {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+         Cookie: auralis_token=s3cret\r\nAuthorization: Bearer s3cret\r\n\r\n"
+    );
+    exchange(addr, request.as_bytes()).status
+}
+
+#[test]
+fn pages_of_other_sites_are_refused_even_with_the_token() {
+    let _watchdog = watchdog("origin", Duration::from_secs(30));
+    let fixture = Fixture::start(Some("s3cret"));
+    let addr = fixture.addr();
+    let own = format!("127.0.0.1:{}", addr.port());
+    let own_origin = format!("http://{own}");
+    let evil = "http://evil.example";
+    // The page's own origin may listen and read; another site may not, even holding the
+    // token (a leaked link, the cookie), since WebSockets are not covered by CORS.
+    assert_eq!(
+        upgrade_status(addr, "/stream?token=s3cret", &own_origin, &own),
+        101
+    );
+    assert_eq!(
+        upgrade_status(addr, "/stream", &own_origin, &own),
+        401,
+        "token still needed"
+    );
+    assert_eq!(
+        upgrade_status(addr, "/stream?token=s3cret", evil, &own),
+        403
+    );
+    assert_eq!(get_from(addr, "/status", &own_origin, &own), 200);
+    assert_eq!(get_from(addr, "/status", evil, &own), 403);
+    assert_eq!(get_from(addr, "/status", "null", &own), 403);
+    assert_eq!(get_from(addr, "/api/v1/params", evil, &own), 403);
+    let next_port = format!("http://127.0.0.1:{}", addr.port() + 1);
+    assert_eq!(get_from(addr, "/", &next_port, &own), 403);
+}
+
+#[test]
+fn a_name_rebound_to_loopback_is_refused_without_a_token() {
+    let _watchdog = watchdog("rebinding", Duration::from_secs(30));
+    let fixture = Fixture::start(None);
+    let addr = fixture.addr();
+    // The attacker's name, pointed at 127.0.0.1, is same-origin with itself: only the name
+    // gives it away. With a token there is nothing to gain (the cookie is not sent to that
+    // name), so the check guards the open loopback server.
+    let rebound = format!("evil.example:{}", addr.port());
+    let rebound_origin = format!("http://{rebound}");
+    assert_eq!(get_from(addr, "/status", &rebound_origin, &rebound), 403);
+    assert_eq!(
+        upgrade_status(addr, "/stream", &rebound_origin, &rebound),
+        403
+    );
+    for own in [
+        format!("127.0.0.1:{}", addr.port()),
+        format!("localhost:{}", addr.port()),
+    ] {
+        assert_eq!(
+            get_from(addr, "/status", &format!("http://{own}"), &own),
+            200
+        );
+        assert_eq!(
+            upgrade_status(addr, "/stream", &format!("http://{own}"), &own),
+            101
+        );
+    }
+}
+
+#[test]
+fn the_listener_limit_is_enforced_and_frees_up() {
+    let _watchdog = watchdog("limit", Duration::from_secs(30));
+    let fixture = Fixture::start_with(MonitorConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        max_listeners: 3,
+        ..MonitorConfig::default()
+    });
+    let addr = fixture.addr();
+    let mut admitted: Vec<_> = (0..3).map(|_| listen(addr, "")).collect();
+    for socket in &mut admitted {
+        read_packets(socket, 2);
+    }
+    assert_eq!(wait_for_listeners(&fixture.server, 3), 3);
+    let refused = get(
+        addr,
+        "/stream\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
+    );
+    assert_eq!(refused.status, 503, "a fourth listener is refused");
+    assert!(refused.header("retry-after").is_some());
+    admitted.pop().unwrap().close(None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while fixture.server.listeners() > 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the closed listener was not let go"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let mut newcomer = listen(addr, "");
+    read_packets(&mut newcomer, 2);
 }

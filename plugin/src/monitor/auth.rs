@@ -1,7 +1,10 @@
-//! The access token: what a valid one looks like and whether a request presents it.
+//! Who may ask: the access token (what a valid one looks like and whether a request presents
+//! it), and the browser-side checks that keep other web sites out.
 //!
 //! Runs on the per-request HTTP threads. Comparison is constant-time so response timing does not
 //! leak how much of a guess was right.
+
+use std::net::IpAddr;
 
 use super::http::Request;
 
@@ -53,6 +56,43 @@ pub(super) fn is_authorized(
         .into_iter()
         .flatten()
         .any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
+}
+
+/// Whether a browser sent the request from a page of this server. Browsers name the page's
+/// origin on every WebSocket handshake and cross-origin request; without this check any web
+/// site the user visits could open `/stream` (WebSockets are not covered by CORS) or send
+/// parameter changes with the token cookie. Requests without an `Origin` are not from a
+/// browser page and pass (the token still applies).
+pub(super) fn is_same_origin(request: &Request) -> bool {
+    let Some(origin) = request.header("origin") else {
+        return true;
+    };
+    let Some(host) = request.header("host") else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+/// Whether the `Host` the client asked for is a loopback name. A server on loopback answers
+/// only to those: a web site whose name an attacker re-points at 127.0.0.1 (DNS rebinding)
+/// is same-origin with itself, so only the name it uses gives it away. Requests without a
+/// `Host` (not a browser's) pass.
+pub(super) fn names_loopback(request: &Request) -> bool {
+    let Some(host) = request.header("host") else {
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Byte equality whose running time depends on the lengths only.
@@ -111,6 +151,49 @@ mod tests {
                 !is_authorized(token, &request(raw), Credentials::ExplicitOrCookie),
                 "{raw}"
             );
+        }
+    }
+
+    #[test]
+    fn only_pages_of_this_server_pass_the_origin_check() {
+        let with = |origin: &str| {
+            request(&format!(
+                "GET /stream HTTP/1.1\r\nHost: 127.0.0.1:8040\r\nOrigin: {origin}\r\n\r\n"
+            ))
+        };
+        assert!(is_same_origin(&with("http://127.0.0.1:8040")));
+        assert!(is_same_origin(&with("https://127.0.0.1:8040")));
+        assert!(!is_same_origin(&with("http://evil.example")));
+        assert!(!is_same_origin(&with("http://127.0.0.1:8041")));
+        assert!(!is_same_origin(&with("null")));
+        assert!(is_same_origin(&request(
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        )));
+        assert!(!is_same_origin(&request(
+            "GET / HTTP/1.1\r\nOrigin: http://x\r\n\r\n"
+        )));
+    }
+
+    #[test]
+    fn loopback_names_are_told_from_others() {
+        let host = |name: &str| request(&format!("GET / HTTP/1.1\r\nHost: {name}\r\n\r\n"));
+        for name in [
+            "127.0.0.1:8040",
+            "localhost:8040",
+            "LOCALHOST",
+            "[::1]:8040",
+            "127.1.2.3",
+        ] {
+            assert!(names_loopback(&host(name)), "{name}");
+        }
+        for name in [
+            "evil.example:8040",
+            "192.168.1.2:8040",
+            "[::2]:80",
+            "localhost.evil",
+            "",
+        ] {
+            assert!(!names_loopback(&host(name)), "{name}");
         }
     }
 }

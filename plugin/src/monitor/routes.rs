@@ -16,7 +16,7 @@ use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::Role;
 
 use super::assets::{self, Asset};
-use super::auth::{Credentials, TOKEN_COOKIE, is_authorized};
+use super::auth::{Credentials, TOKEN_COOKIE, is_authorized, is_same_origin, names_loopback};
 use super::http::{REQUEST_TIMEOUT, Request, read_request};
 use super::listener::{Listener, SOCKET_SEND_BUFFER_BYTES, websocket_config};
 use super::packet::Codec;
@@ -57,6 +57,21 @@ pub(super) fn handle_connection(mut stream: TcpStream, shared: &Shared) {
 
 /// Decides what a request gets.
 fn route(request: &Request, shared: &Shared) -> Outcome {
+    if !is_same_origin(request) {
+        return Outcome::Respond(Response::error(
+            403,
+            "requests from other sites are refused",
+        ));
+    }
+    // Without a token, a loopback server trusts whoever reaches it; a web page reaching it
+    // through a rebound name must not count as local. With a token the check would only break
+    // reverse proxies, and the rebound page has no token.
+    if shared.loopback_only && shared.token.is_none() && !names_loopback(request) {
+        return Outcome::Respond(Response::error(
+            403,
+            "this server answers to loopback names only (127.0.0.1, localhost, [::1])",
+        ));
+    }
     let token = shared.token.as_deref();
     let is_get = matches!(request.method.as_str(), "GET" | "HEAD");
     if let Some(asset) = assets::find(&request.path) {

@@ -46,6 +46,8 @@ pub(super) struct Shared {
     pub sample_rate: u32,
     /// The access token, if any.
     pub token: Option<String>,
+    /// Bound to a loopback address: only loopback `Host` names are answered.
+    pub loopback_only: bool,
     /// Most `/stream` connections.
     pub max_listeners: usize,
     /// Codecs `/stream?codec=` may ask for.
@@ -121,6 +123,7 @@ impl MonitorServer {
             started: Instant::now(),
             sample_rate,
             token: config.token,
+            loopback_only: local_addr.ip().is_loopback(),
             max_listeners: config.max_listeners,
             codecs: available_codecs(sample_rate),
             status,
