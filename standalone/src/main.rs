@@ -24,6 +24,16 @@ fn main() -> ExitCode {
     }
     // `run` (or no subcommand) hands every remaining flag to nice-plug's own standalone parser.
     if args.len() < 2 || args[1] == "run" {
+        // nice-plug's standalone watches its own Ctrl-C flag only when it has no window, so with
+        // the window open SIGINT and SIGTERM were ignored and only SIGKILL ended the program.
+        // Installed first, this handler is the one that runs (a process has one); the sound
+        // device and the engine go with the process.
+        if let Err(error) = ctrlc::set_handler(|| {
+            eprintln!("auralis: stopping");
+            std::process::exit(0);
+        }) {
+            eprintln!("auralis: Ctrl-C and SIGTERM will not stop the program: {error}");
+        }
         let rest = std::iter::once(args[0].clone()).chain(args.into_iter().skip(2));
         let ok = nice_plug::wrapper::standalone::nice_export_standalone_with_args::<
             auralis::Auralis,

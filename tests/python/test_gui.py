@@ -140,6 +140,14 @@ def test_the_window_draws_the_editor_and_moves_with_the_music(display, tmp_path)
         changed = np.abs(second - first).max(axis=2) > 8
         assert changed.mean() > 0.002, "nothing on screen moved in four seconds"
         assert app.poll() is None, "the app died while running"
+
+        # A window manager, a service manager or a terminal ends the program with SIGTERM.
+        app.send_signal(signal.SIGTERM)
+        try:
+            code = app.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the app ignored SIGTERM for 5 s")
+        assert code == 0, f"exit status {code} on SIGTERM"
     finally:
         app.send_signal(signal.SIGTERM)
         try:
