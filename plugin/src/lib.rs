@@ -9,6 +9,8 @@
 pub mod compose;
 pub mod editor;
 pub mod engine;
+#[cfg(test)]
+mod fuzzing;
 pub mod logging;
 pub mod monitor;
 pub mod music;

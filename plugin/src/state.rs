@@ -159,6 +159,7 @@ mod tests {
     /// [`sanitize`] holding only known ids with valid, in-range values.
     mod fuzz {
         use super::*;
+        use crate::fuzzing;
         use proptest::prelude::*;
 
         fn assert_valid(state: &PluginState) {
@@ -239,19 +240,10 @@ mod tests {
 
             #[test]
             fn damaged_saved_states_are_refused_or_loaded_in_range(
-                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..12),
+                edits in fuzzing::edits(12),
                 cut in proptest::option::of(any::<prop::sample::Index>()),
             ) {
-                let mut blob = genuine();
-                for (at, byte, kind) in edits {
-                    let at = at.index(blob.len() + 1);
-                    match kind {
-                        0 if at < blob.len() => blob[at] = byte,
-                        1 => blob.insert(at, byte),
-                        _ if at < blob.len() => { blob.remove(at); }
-                        _ => {}
-                    }
-                }
+                let mut blob = fuzzing::damage(genuine(), &edits);
                 if let Some(cut) = cut {
                     blob.truncate(cut.index(blob.len() + 1));
                 }

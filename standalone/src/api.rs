@@ -118,6 +118,24 @@ pub fn apply(
     Ok(settings)
 }
 
+/// Panics unless every value of `settings` is in its range: what the fuzzers of the API and
+/// the command line require of whatever they let through.
+#[cfg(test)]
+pub(crate) fn assert_in_range(settings: &MusicalSettings) {
+    assert!(
+        settings.tempo_bpm.is_finite()
+            && (TEMPO_MIN_BPM..=TEMPO_MAX_BPM).contains(&settings.tempo_bpm),
+        "{settings:?}"
+    );
+    for unit in [settings.intensity, settings.brightness, settings.space] {
+        assert!(
+            unit.is_finite() && (0.0..=1.0).contains(&unit),
+            "{settings:?}"
+        );
+    }
+    assert!(settings.seed <= SEED_MAX as u32, "{settings:?}");
+}
+
 /// An f32 as the f64 a person wrote: 0.8, not 0.800000011920929.
 fn tidy(value: f32) -> f64 {
     (value as f64 * 1e4).round() / 1e4
@@ -214,21 +232,6 @@ mod tests {
             ]
         }
 
-        fn assert_valid(settings: &MusicalSettings) {
-            assert!(
-                settings.tempo_bpm.is_finite()
-                    && (TEMPO_MIN_BPM..=TEMPO_MAX_BPM).contains(&settings.tempo_bpm),
-                "{settings:?}"
-            );
-            for unit in [settings.intensity, settings.brightness, settings.space] {
-                assert!(
-                    unit.is_finite() && (0.0..=1.0).contains(&unit),
-                    "{settings:?}"
-                );
-            }
-            assert!(settings.seed <= SEED_MAX as u32, "{settings:?}");
-        }
-
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -238,7 +241,7 @@ mod tests {
             ) {
                 let changes: Map<String, Value> = changes.into_iter().collect();
                 match apply(MusicalSettings::default(), &changes) {
-                    Ok(settings) => assert_valid(&settings),
+                    Ok(settings) => assert_in_range(&settings),
                     Err(error) => {
                         assert!(changes.contains_key(&error.field), "{error:?} for {changes:?}");
                         assert!(!error.message.is_empty());

@@ -366,7 +366,6 @@ mod tests {
     /// values parses into valid settings or fails with clap's error, never a panic.
     mod fuzz {
         use super::*;
-        use auralis::params::{SEED_MAX, TEMPO_MAX_BPM, TEMPO_MIN_BPM};
         use proptest::prelude::*;
 
         fn flag() -> impl Strategy<Value = String> {
@@ -441,19 +440,7 @@ mod tests {
         }
 
         fn assert_valid(music: &MusicArgs) {
-            let settings = music.settings();
-            assert!(
-                settings.tempo_bpm.is_finite()
-                    && (TEMPO_MIN_BPM..=TEMPO_MAX_BPM).contains(&settings.tempo_bpm),
-                "{settings:?}"
-            );
-            for unit in [settings.intensity, settings.brightness, settings.space] {
-                assert!(
-                    unit.is_finite() && (0.0..=1.0).contains(&unit),
-                    "{settings:?}"
-                );
-            }
-            assert!(settings.seed <= SEED_MAX as u32, "{settings:?}");
+            crate::api::assert_in_range(&music.settings());
         }
 
         proptest! {

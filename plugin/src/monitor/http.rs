@@ -317,6 +317,7 @@ mod tests {
     /// caps allow, whatever a client sends.
     mod fuzz {
         use super::*;
+        use crate::fuzzing;
         use proptest::prelude::*;
 
         /// Everything the reader may take in before it must have decided: a head up to its cap
@@ -360,19 +361,10 @@ mod tests {
             #[test]
             fn damaged_requests_never_panic_or_overread(
                 which in 0..GENUINE.len(),
-                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 0..16),
+                edits in fuzzing::edits(16),
                 flood in prop::option::of((any::<u8>(), 0usize..150_000)),
             ) {
-                let mut raw = GENUINE[which].as_bytes().to_vec();
-                for (at, byte, kind) in edits {
-                    let at = at.index(raw.len() + 1);
-                    match kind {
-                        0 if at < raw.len() => raw[at] = byte,
-                        1 => raw.insert(at, byte),
-                        _ if at < raw.len() => { raw.remove(at); }
-                        _ => {}
-                    }
-                }
+                let mut raw = fuzzing::damage(GENUINE[which].as_bytes().to_vec(), &edits);
                 if let Some((byte, length)) = flood {
                     raw.extend(std::iter::repeat_n(byte, length));
                 }
