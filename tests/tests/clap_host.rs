@@ -1260,12 +1260,25 @@ fn automate(
     block: &mut Block,
     extra_events: &mut usize,
 ) {
-    block.frames = match rng.below(8) {
-        0 => 64,
-        1 => 1024,
+    block.frames = match rng.below(16) {
+        0 | 1 => 64,
+        2 | 3 => 1024,
+        4 => 1,
         _ => 64 + rng.below(961) as u32,
     };
     let frames = block.frames;
+    // Now and then the transport goes wrong within a chunk too: the plugin reads it on the
+    // audio thread, so absurd values must not reach an allocating path either.
+    if let Some(transport) = block.transport.as_mut() {
+        match rng.below(64) {
+            0 => transport.tempo_bpm = 0.0,
+            1 => transport.tempo_bpm = f64::NAN,
+            2 => transport.tempo_bpm = -1e9,
+            3 => transport.pos_beats = -transport.pos_beats - 1e6,
+            4 => transport.playing = !transport.playing,
+            _ => {}
+        }
+    }
     for _ in 0..1 + rng.below(6) {
         let p = &params[rng.below(params.len() as u64) as usize];
         let value = match rng.below(14) {
