@@ -57,6 +57,9 @@ def configured_pedalboard(vst3):
     for name, value in NON_DEFAULT.items():
         setattr(plugin, name, value)
     plugin.parameters["seed"].raw_value = SEED / SEED_MAX
+    # JUCE hands the changes to the plugin with the next block (or a timer that may not have
+    # fired yet): without one, a save right now saves the defaults about one time in five.
+    render_pedalboard(plugin, 0.01, SAMPLE_RATE, buffer_size=512)
     return plugin
 
 

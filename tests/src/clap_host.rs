@@ -410,6 +410,10 @@ pub struct Block {
     pub frames: u32,
     /// Input events, in any order (the host sorts them by time).
     pub events: Vec<InEvent>,
+    /// The transport sent with this block, preset to the instance's running one. A plan that
+    /// changes it moves the running transport: later blocks go on from what it set, as a host's
+    /// timeline does after a jump, a tempo change or a stop.
+    pub transport: Option<HostTransport>,
 }
 
 /// Audio collected from a run of blocks, with timing figures.
@@ -843,9 +847,9 @@ impl ClapInstance {
     }
 
     /// Processes `blocks` blocks back to back on the audio thread. Before each block, `plan` gets
-    /// the block index and a [`Block`] preset to the maximum size with no events, and may change
-    /// both. Output buffers are filled with NaN before each call, so any sample the plugin does
-    /// not write shows up as non-finite.
+    /// the block index and a [`Block`] preset to the maximum size, no events and the running
+    /// transport, and may change any of them. Output buffers are filled with NaN before each
+    /// call, so any sample the plugin does not write shows up as non-finite.
     ///
     /// # Errors
     /// If not active, a plan asks for a block size outside the activation's range, or
@@ -936,7 +940,9 @@ impl AudioJob {
         for index in 0..blocks {
             block.frames = max_frames;
             block.events.clear();
+            block.transport = self.transport;
             plan(index, &mut block);
+            self.transport = block.transport;
             let frames = block.frames;
             ensure!(
                 (1..=max_frames).contains(&frames),

@@ -1,6 +1,7 @@
-//! Shared helpers for the end-to-end tests: where the built artifacts are, and a small CLAP host
-//! ([`clap_host`]) that loads them.
+//! Shared helpers for the end-to-end tests: where the built artifacts are, a small CLAP host
+//! ([`clap_host`]) that loads them, and the checks on the audio it collects ([`checks`]).
 
+pub mod checks;
 pub mod clap_host;
 
 use std::path::PathBuf;

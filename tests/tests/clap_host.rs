@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auralis_tests::bundle_dir;
+use auralis_tests::checks::{XorShift, assert_sane, dropouts, peak, rms_dbfs};
 use auralis_tests::clap_host::{
     Block, ClapBundle, ClapInstance, HostTransport, InEvent, ParamDescription, Rendered,
 };
@@ -52,59 +53,6 @@ fn new_instance() -> ClapInstance {
 // ---------------------------------------------------------------------------------------------
 // Measurements
 // ---------------------------------------------------------------------------------------------
-
-/// RMS of both channels together, in dBFS (a full-scale sine is -3 dBFS).
-fn rms_dbfs(left: &[f32], right: &[f32]) -> f64 {
-    let sum: f64 = left
-        .iter()
-        .chain(right)
-        .map(|&s| f64::from(s) * f64::from(s))
-        .sum();
-    let mean = sum / (left.len() + right.len()).max(1) as f64;
-    10.0 * mean.max(1e-30).log10()
-}
-
-fn peak(rendered: &Rendered) -> f32 {
-    rendered
-        .left
-        .iter()
-        .chain(&rendered.right)
-        .fold(0.0f32, |m, s| m.max(s.abs()))
-}
-
-/// Every sample written, finite and within full scale.
-fn assert_sane(rendered: &Rendered, what: &str) {
-    assert!(rendered.frames() > 0, "{what}: no audio");
-    for (channel, samples) in [("left", &rendered.left), ("right", &rendered.right)] {
-        if let Some(i) = samples.iter().position(|s| !s.is_finite() || s.abs() > 1.0) {
-            panic!(
-                "{what}: {channel} sample {i} of {} is {} (NaN means the plugin left the host's \
-                 buffer unwritten)",
-                samples.len(),
-                samples[i]
-            );
-        }
-    }
-}
-
-/// Runs of at least `min_frames` frames of exact digital silence on both channels: what an
-/// underrun sounds like (the output fades to zero and waits).
-fn dropouts(rendered: &Rendered, skip_s: f64, min_frames: usize) -> usize {
-    let skip = (skip_s * rendered.sample_rate) as usize;
-    let mut runs = 0;
-    let mut run = 0;
-    for (l, r) in rendered.left.iter().zip(&rendered.right).skip(skip) {
-        if *l == 0.0 && *r == 0.0 {
-            run += 1;
-            if run == min_frames {
-                runs += 1;
-            }
-        } else {
-            run = 0;
-        }
-    }
-    runs
-}
 
 /// In-place radix-2 FFT of `re`/`im` (length a power of two).
 fn fft(re: &mut [f64], im: &mut [f64]) {
@@ -238,27 +186,6 @@ fn format_chroma(chroma: &[f64; 12]) -> String {
         .map(|i| format!("{}:{:.2}", PITCH_CLASSES[i], chroma[i]))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A small deterministic generator, so a failing automation run can be replayed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform in 0..1.
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
 }
 
 fn param_event(instance: &ClapInstance, name: &str, time: u32, value: f64) -> InEvent {
@@ -1333,12 +1260,25 @@ fn automate(
     block: &mut Block,
     extra_events: &mut usize,
 ) {
-    block.frames = match rng.below(8) {
-        0 => 64,
-        1 => 1024,
+    block.frames = match rng.below(16) {
+        0 | 1 => 64,
+        2 | 3 => 1024,
+        4 => 1,
         _ => 64 + rng.below(961) as u32,
     };
     let frames = block.frames;
+    // Now and then the transport goes wrong within a chunk too: the plugin reads it on the
+    // audio thread, so absurd values must not reach an allocating path either.
+    if let Some(transport) = block.transport.as_mut() {
+        match rng.below(64) {
+            0 => transport.tempo_bpm = 0.0,
+            1 => transport.tempo_bpm = f64::NAN,
+            2 => transport.tempo_bpm = -1e9,
+            3 => transport.pos_beats = -transport.pos_beats - 1e6,
+            4 => transport.playing = !transport.playing,
+            _ => {}
+        }
+    }
     for _ in 0..1 + rng.below(6) {
         let p = &params[rng.below(params.len() as u64) as usize];
         let value = match rng.below(14) {
