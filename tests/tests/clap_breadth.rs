@@ -314,7 +314,13 @@ fn parameters_fuzzed_every_block_never_break_the_output_and_the_music_comes_back
 /// A host (Bitwig, for one) modulates a parameter up to the end of its range, and its automation
 /// moves the parameter underneath meanwhile. When the modulation ends, the parameter must sit
 /// where the automation put it.
+///
+/// Ignored until the dependency is fixed: nice-plug-core 0.4.2 (`params/float.rs` and
+/// `integer.rs`, `_internal_set_plain_value`) stores a new unmodulated value only when the
+/// modulated value changes, so automation under a saturating modulator is dropped; the plugin
+/// never sees the event. `cargo test --test clap_breadth -- --ignored` shows it.
 #[test]
+#[ignore = "nice-plug-core 0.4.2 drops automation while modulation saturates a parameter"]
 fn automation_while_modulation_pins_a_parameter_is_not_lost() {
     let mut instance = bounce_instance(48_000.0, 512);
     let mut lost = Vec::new();
