@@ -91,10 +91,7 @@ impl MonitorServer {
     ///
     /// # Errors
     ///
-    /// [`MonitorError::TokenRequired`] for a non-loopback bind without a token, the other
-    /// [`MonitorConfig::validate`] errors, [`MonitorError::InvalidSampleRate`],
-    /// [`MonitorError::Bind`] when the port cannot be had, [`MonitorError::Thread`] when a
-    /// thread cannot be spawned.
+    /// Those of [`MonitorServer::bind`] and [`MonitorServer::serve`].
     pub fn start(
         config: MonitorConfig,
         tap: TapConsumer,
@@ -102,6 +99,20 @@ impl MonitorServer {
         status: Arc<dyn StatusSource>,
         params: Option<Arc<dyn ParamsControl>>,
     ) -> Result<Self, MonitorError> {
+        let socket = Self::bind(&config, sample_rate)?;
+        Self::serve(socket, config, tap, sample_rate, status, params)
+    }
+
+    /// Checks `config` and `sample_rate` and binds the address: every way a start can fail
+    /// except the system refusing a thread, done before anyone hands over a tap they cannot
+    /// get back.
+    ///
+    /// # Errors
+    ///
+    /// [`MonitorError::TokenRequired`] for a non-loopback bind without a token, the other
+    /// [`MonitorConfig::validate`] errors, [`MonitorError::InvalidSampleRate`],
+    /// [`MonitorError::Bind`] when the port cannot be had.
+    pub fn bind(config: &MonitorConfig, sample_rate: u32) -> Result<TcpListener, MonitorError> {
         config.validate()?;
         if !(8_000..=192_000).contains(&sample_rate) {
             return Err(MonitorError::InvalidSampleRate { sample_rate });
@@ -112,7 +123,28 @@ impl MonitorServer {
         };
         let socket = TcpListener::bind(config.bind).map_err(bind_error)?;
         socket.set_nonblocking(true).map_err(bind_error)?;
-        let local_addr = socket.local_addr().map_err(bind_error)?;
+        Ok(socket)
+    }
+
+    /// Serves on `socket`, bound by [`MonitorServer::bind`] for the same `config` and
+    /// `sample_rate`.
+    ///
+    /// # Errors
+    ///
+    /// [`MonitorError::Bind`] if the socket has no address, [`MonitorError::Thread`] when a
+    /// thread cannot be spawned.
+    pub fn serve(
+        socket: TcpListener,
+        config: MonitorConfig,
+        tap: TapConsumer,
+        sample_rate: u32,
+        status: Arc<dyn StatusSource>,
+        params: Option<Arc<dyn ParamsControl>>,
+    ) -> Result<Self, MonitorError> {
+        let local_addr = socket.local_addr().map_err(|source| MonitorError::Bind {
+            bind: config.bind,
+            source,
+        })?;
 
         let (new_listeners, incoming) = mpsc::channel();
         let shared = Arc::new(Shared {

@@ -175,18 +175,21 @@ impl MonitorSwitch {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, inner.port)),
             ..MonitorConfig::default()
         };
-        // The server consumes the tap even when it fails to bind, so a failed start costs
-        // this activation its monitor until the next one; a fresh tap ring avoids that, but
-        // the producer lives on the audio thread. Probing the port first keeps it to a race.
-        if let Err(err) = std::net::TcpListener::bind(config.bind) {
-            inner.error = Some(format!(
-                "port {} is not available ({err}); choose another port",
-                inner.port
-            ));
-            inner.tap = Some(tap);
-            return;
-        }
-        match MonitorServer::start(config, tap, inner.sample_rate, inner.status.clone(), None) {
+        // Bound before the tap is handed over: a busy port keeps the tap here for the next
+        // try (the producer lives on the audio thread, so there is no making a new ring).
+        let socket = match MonitorServer::bind(&config, inner.sample_rate) {
+            Ok(socket) => socket,
+            Err(err) => {
+                inner.error = Some(format!(
+                    "port {} is not available ({err}); choose another port",
+                    inner.port
+                ));
+                inner.tap = Some(tap);
+                return;
+            }
+        };
+        let status = inner.status.clone();
+        match MonitorServer::serve(socket, config, tap, inner.sample_rate, status, None) {
             Ok(server) => {
                 inner.server = Some(server);
                 inner.error = None;
