@@ -8,10 +8,7 @@
 //!   48 kHz with the engine ahead, the host paced in real time as an audio device paces it, so
 //!   the ring stays full; only the call itself is timed. `callback_silent_blocks` counts timed
 //!   blocks that came out silent, which is what an underrun sounds like: if it is not 0, the
-//!   ring was not full and the figure is not the one asked for. The host thread asks for
-//!   real-time scheduling (`SCHED_FIFO`), as DAWs and JACK do for their audio threads, so the
-//!   figure is the plugin's time and not how long the scheduler gave the core to something
-//!   else; `callback_thread_realtime` says whether it got it.
+//!   ring was not full and the figure is not the one asked for.
 //! - `plugin_instantiate_ms`: create, initialise and activate an instance on the host's thread,
 //!   median of several (the bundle is already loaded, as in a DAW's session).
 //!
@@ -104,16 +101,7 @@ fn run(plan: &Plan) -> Result<()> {
     );
 
     // The same instance, warm and well ahead: the timed run.
-    let realtime = realtime_scheduling();
-    if !realtime {
-        eprintln!(
-            "warning: no real-time scheduling for the host thread (needs root or rtprio): the \
-             callback figures include time the scheduler gave to other threads"
-        );
-    }
-    figures.insert("callback_thread_realtime".into(), realtime.into());
     let timed = paced_run(&mut instance, &mut pacer, plan.timed_blocks)?;
-    normal_scheduling();
     let mut times_ns: Vec<u64> = timed
         .process_times
         .iter()
@@ -209,22 +197,6 @@ fn paced_run(instance: &mut ClapInstance, pacer: &mut Pacer, blocks: usize) -> R
         done += count;
     }
     Ok(run)
-}
-
-/// Moves this thread to `SCHED_FIFO` at a DAW's usual audio priority. Returns whether it could.
-fn realtime_scheduling() -> bool {
-    let param = libc::sched_param { sched_priority: 70 };
-    // SAFETY: plain system call on the calling thread with a valid parameter block.
-    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0 }
-}
-
-/// Back to ordinary scheduling, for the rest of the benchmark.
-fn normal_scheduling() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: as above.
-    unsafe {
-        libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_OTHER, &param);
-    }
 }
 
 /// Blocks that are exact digital silence on both channels.
