@@ -97,6 +97,8 @@ fn run(clients: usize, seconds: u64) -> Result<(), Box<dyn Error>> {
     let (producer, consumer) = tap_ring(SAMPLE_RATE as usize / 2);
     let config = MonitorConfig {
         bind: "127.0.0.1:0".parse()?,
+        // The figure is defined for 100 listeners, above the default limit.
+        max_listeners: LISTENERS,
         ..MonitorConfig::default()
     };
     let server = MonitorServer::start(config, consumer, SAMPLE_RATE, Arc::new(Quiet), None)
