@@ -14,6 +14,7 @@ use auralis::monitor::{
     StatusSource,
 };
 use auralis::realtime::{TapProducer, tap_ring};
+use auralis_tests::checks::XorShift;
 use serde_json::{Value, json};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
@@ -944,4 +945,91 @@ fn the_listener_limit_is_enforced_and_frees_up() {
     }
     let mut newcomer = listen(addr, "");
     read_packets(&mut newcomer, 2);
+}
+
+/// Fuzzing of what listeners send: connection after connection sends random text, binary,
+/// ping and pong messages and raw bytes that are not WebSocket frames at all. Each may close
+/// only its own connection; a listener beside them goes on hearing every packet in order, and
+/// the server lets go of every fuzzed connection.
+#[test]
+fn random_client_messages_close_only_their_own_connection() {
+    let _watchdog = watchdog("client fuzz", Duration::from_secs(90));
+    let fixture = Fixture::start(None);
+    let addr = fixture.addr();
+
+    let running = Arc::new(AtomicBool::new(true));
+    let mut good = listen(addr, "");
+    let good_reader = {
+        let running = running.clone();
+        thread::spawn(move || {
+            let (mut packets, mut gaps, mut last) = (0u64, 0u64, None::<u64>);
+            while running.load(Ordering::Relaxed) {
+                let Message::Binary(bytes) = good.read().expect("the good listener is served")
+                else {
+                    continue;
+                };
+                let sequence = decode_packet(&bytes).sequence;
+                if last.is_some_and(|last| sequence != last + 1) {
+                    gaps += 1;
+                }
+                last = Some(sequence);
+                packets += 1;
+            }
+            (packets, gaps)
+        })
+    };
+
+    // A data message is against the protocol: the server says so and closes.
+    let mut talker = listen(addr, "");
+    talker.send(Message::text("hello?")).unwrap();
+    let closed_with = loop {
+        match talker.read() {
+            Ok(Message::Close(frame)) => break frame.map(|f| f.code),
+            Ok(_) => {}
+            Err(error) => panic!("no close frame before {error}"),
+        }
+    };
+    assert_eq!(closed_with, Some(CloseCode::Policy));
+    drop(talker);
+
+    let mut rng = XorShift(0x5eed_f0cc_a11d_ea15);
+    for round in 0..80 {
+        let mut socket = listen(addr, "");
+        for _ in 0..=rng.below(4) {
+            let most = if rng.below(4) == 0 { 70_000 } else { 300 };
+            let length = rng.below(most) as usize;
+            let bytes: Vec<u8> = (0..length).map(|_| rng.next_u64() as u8).collect();
+            let control: Vec<u8> = bytes.iter().copied().take(125).collect();
+            // A refused message may find the connection closed already: that is the point.
+            let _ = match rng.below(5) {
+                0 => socket.send(Message::text(String::from_utf8_lossy(&bytes).into_owned())),
+                1 => socket.send(Message::binary(bytes)),
+                2 => socket.send(Message::Ping(control.into())),
+                3 => socket.send(Message::Pong(control.into())),
+                _ => socket
+                    .get_mut()
+                    .write_all(&bytes)
+                    .map_err(tungstenite::Error::Io),
+            };
+        }
+        if round % 2 == 1 {
+            // Half of them stay a moment and read what the server sends: audio if all they
+            // sent was allowed (pings, pongs, small messages), else a close.
+            let until = Instant::now() + Duration::from_millis(300);
+            while Instant::now() < until && socket.read().is_ok() {}
+        }
+        drop(socket);
+        if round % 20 == 0 {
+            assert_eq!(get(addr, "/status").status, 200, "round {round}");
+        }
+    }
+    assert_eq!(
+        wait_for_listeners(&fixture.server, 1),
+        1,
+        "every fuzzed connection was let go; the good listener stays"
+    );
+    running.store(false, Ordering::Relaxed);
+    let (packets, gaps) = good_reader.join().expect("the good listener's thread");
+    assert!(packets > 50, "the good listener heard {packets} packets");
+    assert_eq!(gaps, 0, "the good listener was skipped ahead");
 }

@@ -174,14 +174,22 @@ impl Listener {
         Liveness::Open
     }
 
-    /// Handles what the client sent. tungstenite answers pings and close frames itself; data
-    /// messages are ignored (clients have nothing to tell us yet). `Err` means the connection
-    /// is over.
+    /// Handles what the client sent. tungstenite answers pings and close frames itself; a data
+    /// message breaks the protocol (listeners have nothing to tell us) and ends the connection
+    /// with a policy close. `Err` means the connection is over.
     fn read_incoming(&mut self) -> Result<(), ()> {
         for _ in 0..MAX_READS_PER_SERVICE {
             match self.socket.read() {
                 Ok(Message::Close(_)) => {
                     // Send tungstenite's queued reply if the socket takes it; we are done.
+                    let _ = self.socket.flush();
+                    return Err(());
+                }
+                Ok(Message::Text(_) | Message::Binary(_)) => {
+                    let _ = self.socket.close(Some(CloseFrame {
+                        code: CloseCode::Policy,
+                        reason: "listeners send no data".into(),
+                    }));
                     let _ = self.socket.flush();
                     return Err(());
                 }
