@@ -9,6 +9,9 @@
 pub mod compose;
 pub mod editor;
 pub mod engine;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz_entry;
 #[cfg(test)]
 mod fuzzing;
 pub mod logging;

@@ -36,3 +36,6 @@ pub use packet::{Codec, FLAG_DISCONTINUITY, HEADER_BYTES, MAGIC, PROTOCOL_VERSIO
 pub use server::MonitorServer;
 pub use status::{MonitorStatus, ParamsControl, StatusSource};
 pub use switch::{DEFAULT_PORT, MonitorSwitch, SwitchState};
+
+#[cfg(any(test, fuzzing))]
+pub(crate) use http::fuzz_one as fuzz_http_request;

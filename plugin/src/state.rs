@@ -86,6 +86,36 @@ pub fn sanitize(state: &mut PluginState) {
     });
 }
 
+/// Loads `blob` as a host would hand it back and panics if anything invalid survives
+/// [`sanitize`]: one input of the fuzzers (the proptest ones here, cargo-fuzz's in `fuzz/`).
+#[cfg(any(test, fuzzing))]
+pub(crate) fn fuzz_one(blob: &[u8]) {
+    if let Ok(mut loaded) = serde_json::from_slice::<PluginState>(blob) {
+        sanitize(&mut loaded);
+        assert_valid(&loaded);
+    }
+}
+
+/// Panics unless every value in `state` names a parameter, has its type and is in range.
+#[cfg(any(test, fuzzing))]
+fn assert_valid(state: &PluginState) {
+    for (id, value) in &state.params {
+        let valid = match (expected(id), value) {
+            (Some(Expected::Float { min, max }), ParamValue::F32(v)) => {
+                v.is_finite() && (min..=max).contains(v)
+            }
+            (Some(Expected::Int { min, max }), ParamValue::I32(v)) => (min..=max).contains(v),
+            (Some(Expected::Bool), ParamValue::Bool(_)) => true,
+            (Some(Expected::Enum { variants }), ParamValue::I32(i)) => {
+                usize::try_from(*i).is_ok_and(|i| i < variants)
+            }
+            (Some(Expected::Enum { .. }), ParamValue::String(_)) => true,
+            _ => false,
+        };
+        assert!(valid, "{id} = {value:?} survived sanitize");
+    }
+}
+
 /// Whether dotted version `saved` is newer than `current` (missing or malformed parts count as 0).
 fn is_newer(saved: &str, current: &str) -> bool {
     let parse = |v: &str| -> Vec<u64> {
@@ -162,26 +192,6 @@ mod tests {
         use crate::fuzzing;
         use proptest::prelude::*;
 
-        fn assert_valid(state: &PluginState) {
-            for (id, value) in &state.params {
-                let valid = match (expected(id), value) {
-                    (Some(Expected::Float { min, max }), ParamValue::F32(v)) => {
-                        v.is_finite() && (min..=max).contains(v)
-                    }
-                    (Some(Expected::Int { min, max }), ParamValue::I32(v)) => {
-                        (min..=max).contains(v)
-                    }
-                    (Some(Expected::Bool), ParamValue::Bool(_)) => true,
-                    (Some(Expected::Enum { variants }), ParamValue::I32(i)) => {
-                        usize::try_from(*i).is_ok_and(|i| i < variants)
-                    }
-                    (Some(Expected::Enum { .. }), ParamValue::String(_)) => true,
-                    _ => false,
-                };
-                assert!(valid, "{id} = {value:?} survived sanitize");
-            }
-        }
-
         fn value() -> impl Strategy<Value = ParamValue> {
             prop_oneof![
                 any::<f32>().prop_map(ParamValue::F32),
@@ -247,10 +257,7 @@ mod tests {
                 if let Some(cut) = cut {
                     blob.truncate(cut.index(blob.len() + 1));
                 }
-                if let Ok(mut loaded) = serde_json::from_slice::<PluginState>(&blob) {
-                    sanitize(&mut loaded);
-                    assert_valid(&loaded);
-                }
+                fuzz_one(&blob);
             }
         }
     }

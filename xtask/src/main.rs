@@ -4,10 +4,12 @@
 //! - `demo`: the main job: install what is needed, build, and make music.
 //! - `test`: every check CI runs: formatting, lints, unit tests, the plugin in real hosts.
 //! - `bench [--quick]`: run the benchmarks and gather their figures in `target/bench/summary.json`.
+//! - `fuzz [TARGET…] [--seconds N]`: coverage-guided fuzzing of the input parsers (cargo-fuzz).
 //! - `deps`: install the system packages and the Python test environment only.
 
 mod bench;
 mod deps;
+mod fuzz;
 mod process;
 mod tasks;
 
@@ -22,13 +24,15 @@ fn main() -> ExitCode {
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("deps") => deps::install_all(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n  demo                  build and play the default \
                  patch (the main job)\n  test                  run every check and test (what \
                  CI runs)\n  bench [--quick]       run the benchmarks, figures in \
-                 target/bench/summary.json\n  deps                  install system packages and the Python test \
+                 target/bench/summary.json\n  fuzz [--seconds N]    fuzz the input parsers with cargo-fuzz \
+                 (60 s a target)\n  deps                  install system packages and the Python test \
                  venv\n  bundle auralis [--release]   build Auralis.clap and Auralis.vst3 into \
                  target/bundled"
             );
