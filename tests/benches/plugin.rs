@@ -9,6 +9,9 @@
 //!   the ring stays full; only the call itself is timed. `callback_silent_blocks` counts timed
 //!   blocks that came out silent, which is what an underrun sounds like: if it is not 0, the
 //!   ring was not full and the figure is not the one asked for.
+//! - `callback_floor_ns_p999` (`_p50`): the same pacing and timing around a fixed piece of work
+//!   without the plugin (a 128-frame stereo copy and sum, about what `process()` itself does):
+//!   what this machine adds to any callback, so the plugin's share of the figure above is known.
 //! - `plugin_instantiate_ms`: create, initialise and activate an instance on the host's thread,
 //!   median of several (the bundle is already loaded, as in a DAW's session).
 //!
@@ -123,6 +126,16 @@ fn run(plan: &Plan) -> Result<()> {
     );
     figures.insert("callback_ns_max".into(), percentile(&times_ns, 1.0).into());
     figures.insert("callback_silent_blocks".into(), silent.into());
+    let mut floor_ns = paced_floor(plan.timed_blocks);
+    floor_ns.sort_unstable();
+    figures.insert(
+        "callback_floor_ns_p50".into(),
+        percentile(&floor_ns, 0.5).into(),
+    );
+    figures.insert(
+        "callback_floor_ns_p999".into(),
+        percentile(&floor_ns, 0.999).into(),
+    );
     instance.deactivate()?;
     drop(instance);
 
@@ -197,6 +210,30 @@ fn paced_run(instance: &mut ClapInstance, pacer: &mut Pacer, blocks: usize) -> R
         done += count;
     }
     Ok(run)
+}
+
+/// Times `blocks` fixed stand-ins for a callback, paced like [`paced_run`]: the wake-up from
+/// sleep, cold caches and whatever else the machine does to a thread that sleeps between
+/// blocks, with no plugin involved.
+fn paced_floor(blocks: usize) -> Vec<u64> {
+    let block_duration = Duration::from_secs_f64(f64::from(BLOCK_FRAMES) / SAMPLE_RATE);
+    let frames = BLOCK_FRAMES as usize;
+    let ring = vec![0.25f32; 2 * frames * 64];
+    let mut out = vec![0.0f32; 2 * frames];
+    let mut times = Vec::with_capacity(blocks);
+    let start = Instant::now();
+    for index in 0..blocks {
+        let due = start + block_duration * index as u32;
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let began = Instant::now();
+        // Like the plugin's read of its ring: a block from a different place each time.
+        let from = (index % 64) * 2 * frames;
+        out.copy_from_slice(&ring[from..from + 2 * frames]);
+        let level: f32 = std::hint::black_box(&out).iter().map(|s| s * s).sum();
+        std::hint::black_box(level);
+        times.push(began.elapsed().as_nanos() as u64);
+    }
+    times
 }
 
 /// Blocks that are exact digital silence on both channels.
