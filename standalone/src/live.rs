@@ -23,9 +23,10 @@ use auralis::realtime::{
 /// Seconds of audio per clock tick: a common sound-card period.
 const TICK_S: f64 = 0.01;
 /// How far ahead of the clock the engine renders, in seconds. A server has no latency to keep
-/// low (the listeners buffer 200 ms anyway) and shares its machine with other work, so it keeps
-/// a deep lead rather than a plugin's 30 ms.
-const LEAD_S: f64 = 0.25;
+/// low (the listeners buffer 200 ms anyway; a parameter change is heard this much later) and
+/// shares its machine with other work, so it keeps a deep lead rather than a plugin's 30 ms.
+/// A quarter of a second was not enough beside a browser rendering in software on two cores.
+const LEAD_S: f64 = 1.0;
 /// A clock more than this far behind its schedule re-synchronises rather than catching up.
 const MAX_LAG: Duration = Duration::from_millis(250);
 
