@@ -503,7 +503,13 @@ mod tests {
         }
 
         fn start_with(policy: WaitPolicy, faults: Faults) -> Self {
-            let config = EngineConfig::for_host(SR, policy, BLOCK);
+            // The CPU renderer: these tests are about the loop, and probing for a GPU (again
+            // for every fresh engine after a panic) can take seconds on a busy machine, longer
+            // than a bounce waits for a block.
+            let config = EngineConfig {
+                renderer: RendererChoice::Cpu,
+                ..EngineConfig::for_host(SR, policy, BLOCK)
+            };
             let (producer, consumer) = audio_ring(config.ring_frames(BLOCK));
             let (mut requests, requests_rx) = request_ring();
             let telemetry = Arc::new(Telemetry::default());
