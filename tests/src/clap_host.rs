@@ -359,6 +359,19 @@ pub enum InEvent {
 }
 
 impl InEvent {
+    /// A parameter change at `time`: `value` as automation, or as a modulation offset.
+    pub fn param_change(time: u32, param: ClapId, value: f64, as_modulation: bool) -> Self {
+        if as_modulation {
+            Self::ParamMod {
+                time,
+                param,
+                amount: value,
+            }
+        } else {
+            Self::ParamValue { time, param, value }
+        }
+    }
+
     /// Frame offset in the block.
     pub fn time(&self) -> u32 {
         match *self {

@@ -208,19 +208,7 @@ fn fuzz_events(rng: &mut XorShift, params: &[ParamDescription], frames: u32) -> 
             let p = &params[rng.below(params.len() as u64) as usize];
             let time = rng.below(u64::from(frames)) as u32;
             let value = wild_value(rng, p);
-            if rng.below(8) == 0 {
-                InEvent::ParamMod {
-                    time,
-                    param: p.id,
-                    amount: value,
-                }
-            } else {
-                InEvent::ParamValue {
-                    time,
-                    param: p.id,
-                    value,
-                }
-            }
+            InEvent::param_change(time, p.id, value, rng.below(8) == 0)
         })
         .collect()
 }

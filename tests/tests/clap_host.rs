@@ -1295,19 +1295,9 @@ fn automate(
             _ => p.plain(rng.unit()),
         };
         let time = rng.below(u64::from(frames)) as u32;
-        block.events.push(if rng.below(10) == 0 {
-            InEvent::ParamMod {
-                time,
-                param: p.id,
-                amount: value,
-            }
-        } else {
-            InEvent::ParamValue {
-                time,
-                param: p.id,
-                value,
-            }
-        });
+        block
+            .events
+            .push(InEvent::param_change(time, p.id, value, rng.below(10) == 0));
     }
     if rng.below(20) == 0 {
         // A parameter id the plugin never listed.
