@@ -148,6 +148,10 @@ impl Auralis {
             ProcessMode::Realtime | ProcessMode::Buffered => WaitPolicy::Realtime,
         };
         let max_block = buffer_config.max_buffer_size as usize;
+        nice_plug::nice_log!(
+            "activated: {sample_rate} Hz, blocks of up to {max_block} frames, {:?}",
+            buffer_config.process_mode
+        );
         let config = EngineConfig {
             renderer: RendererChoice::from_env(),
             ..EngineConfig::for_host(sample_rate, policy, max_block)
