@@ -35,6 +35,8 @@ from auralis_hosts import (
 )
 
 SAMPLE_RATE = 48000
+#: The engine's block (`ENGINE_BLOCK_FRAMES`): offline, the latest a parameter change is heard.
+ENGINE_BLOCK_S = 256 / SAMPLE_RATE
 
 
 def render_with(vst3, seconds: float, **settings) -> np.ndarray:
@@ -94,6 +96,11 @@ def test_a_parameter_change_lands_at_the_same_place_in_every_bounce(vst3, warmup
     sample where a bounce departs from a bounce without the change shows when the plugin
     applied it. "prepared-once" skips pedalboard's warm-up, so the instance sees a single
     ``setupProcessing(kOffline)`` before activation: it must still behave as a bounce.
+
+    Offline, the engine renders nothing ahead, so the change is heard within the next engine
+    block. Activated as realtime instead (nice-plug 0.4.2's VST3 wrapper did that after a single
+    ``setupProcessing``), the engine keeps a lead of stale audio and the change is heard that
+    lead later; under load that bounce also has gaps.
     """
     change_at_s = 2.0
     reference = render_with(vst3, 2 * change_at_s, brightness=0)
@@ -117,7 +124,10 @@ def test_a_parameter_change_lands_at_the_same_place_in_every_bounce(vst3, warmup
         f"{paused * 1e3:.1f} ms after it in another: the offline engine runs ahead of the host "
         "with stale parameters, so bounces are not deterministic"
     )
-    assert straight <= 0.05, f"the change was heard only {straight * 1e3:.1f} ms after it was made"
+    assert straight <= ENGINE_BLOCK_S, (
+        f"the change was heard only {straight * 1e3:.1f} ms after it was made (an engine block is "
+        f"{ENGINE_BLOCK_S * 1e3:.1f} ms): the instance renders ahead, as in realtime mode"
+    )
 
 
 def test_parameters_are_listed_by_their_names(vst3):
