@@ -214,9 +214,7 @@ fn fuzz_events(rng: &mut XorShift, params: &[ParamDescription], frames: u32) -> 
 }
 
 /// Every parameter back to its default, at the first frame of a block. A CLAP modulation
-/// offset stays until the host sends another, so the fuzzer's offsets are taken back too,
-/// first (the other order meets the bug of
-/// `automation_while_modulation_pins_a_parameter_is_not_lost`).
+/// offset stays until the host sends another, so the fuzzer's offsets are taken back too.
 fn defaults(params: &[ParamDescription]) -> Vec<InEvent> {
     params
         .iter()
@@ -301,14 +299,9 @@ fn parameters_fuzzed_every_block_never_break_the_output_and_the_music_comes_back
 
 /// A host (Bitwig, for one) modulates a parameter up to the end of its range, and its automation
 /// moves the parameter underneath meanwhile. When the modulation ends, the parameter must sit
-/// where the automation put it.
-///
-/// Ignored until the dependency is fixed: nice-plug-core 0.4.2 (`params/float.rs` and
-/// `integer.rs`, `_internal_set_plain_value`) stores a new unmodulated value only when the
-/// modulated value changes, so automation under a saturating modulator is dropped; the plugin
-/// never sees the event. `cargo test --test clap_breadth -- --ignored` shows it.
+/// where the automation put it. nice-plug-core 0.4.2 dropped that automation
+/// (`vendor/PATCHES.md`).
 #[test]
-#[ignore = "nice-plug-core 0.4.2 drops automation while modulation saturates a parameter"]
 fn automation_while_modulation_pins_a_parameter_is_not_lost() {
     let mut instance = bounce_instance(48_000.0, 512);
     let mut lost = Vec::new();
