@@ -10,7 +10,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::process::{cargo, run_in, workspace_root};
+use crate::process::{cargo, ensure_cargo_subcommand, run_in, workspace_root};
 
 /// Every target in `fuzz/fuzz_targets/`.
 const TARGETS: &[&str] = &["saved_state", "http_request"];
@@ -40,17 +40,8 @@ pub fn fuzz(args: &[String]) -> Result<()> {
     if targets.is_empty() {
         targets.extend_from_slice(TARGETS);
     }
+    ensure_cargo_subcommand("fuzz", "cargo-fuzz")?;
     let cargo = cargo();
-    let installed = Command::new(&cargo)
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !installed {
-        run_in(
-            Command::new(&cargo).args(["install", "cargo-fuzz", "--locked"]),
-            "cargo install cargo-fuzz --locked",
-        )?;
-    }
     let root = workspace_root();
     for target in targets {
         let corpus = root.join("fuzz/corpus").join(target);

@@ -5,8 +5,10 @@
 //! - `test`: every check CI runs: formatting, lints, unit tests, the plugin in real hosts.
 //! - `bench [--quick]`: run the benchmarks and gather their figures in `target/bench/summary.json`.
 //! - `fuzz [TARGET…] [--seconds N]`: coverage-guided fuzzing of the input parsers (cargo-fuzz).
+//! - `audit [--db DIR]`: check the locked dependencies against the RustSec advisories.
 //! - `deps`: install the system packages and the Python test environment only.
 
+mod audit;
 mod bench;
 mod deps;
 mod fuzz;
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         Some("test") => tasks::test(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("audit") => audit::audit(&args[1..]),
         Some("deps") => deps::install_all(),
         _ => {
             eprintln!(
@@ -32,7 +35,8 @@ fn main() -> ExitCode {
                  patch (the main job)\n  test                  run every check and test (what \
                  CI runs)\n  bench [--quick]       run the benchmarks, figures in \
                  target/bench/summary.json\n  fuzz [--seconds N]    fuzz the input parsers with cargo-fuzz \
-                 (60 s a target)\n  deps                  install system packages and the Python test \
+                 (60 s a target)\n  audit [--db DIR]      check the dependencies against the RustSec \
+                 advisories\n  deps                  install system packages and the Python test \
                  venv\n  bundle auralis [--release]   build Auralis.clap and Auralis.vst3 into \
                  target/bundled"
             );

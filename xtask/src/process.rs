@@ -56,3 +56,20 @@ pub fn run_in(command: &mut Command, label: &str) -> Result<()> {
 pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
+
+/// Installs the Cargo subcommand `cargo <subcommand>` from crates.io (`package`, at the versions
+/// its lock file names) unless it already runs.
+pub fn ensure_cargo_subcommand(subcommand: &str, package: &str) -> Result<()> {
+    let cargo = cargo();
+    let installed = Command::new(&cargo)
+        .args([subcommand, "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if installed {
+        return Ok(());
+    }
+    run_in(
+        Command::new(&cargo).args(["install", package, "--locked"]),
+        &format!("cargo install {package} --locked"),
+    )
+}
