@@ -9,10 +9,11 @@ differ in how they drive the plugin:
   gets 5x louder than without it; Auralis sounds without notes, so the warm-up never succeeds
   and always lasts the whole ``initialization_timeout`` (10 s by default, spent again on the
   first render after loading). The tests shorten it to :data:`PEDALBOARD_WARMUP_S`.
-* **DawDreamer** activates the plugin in ``ProcessMode::Realtime`` but calls ``process`` far
-  faster than real time, so the plugin's realtime path (spin briefly for the engine, fade on
-  underrun) is what is exercised. Parameters set with ``set_parameter``/``set_automation``
-  reach the plugin only during ``render``.
+* **DawDreamer** prepares the plugin twice when loading it, for realtime and then offline
+  processing, and prepares it offline again for each ``render``, which calls ``process`` back to
+  back: the plugin waits for its engine, as in pedalboard. (With nice-plug 0.4.2's VST3 wrapper
+  each activation got the previous call's mode; see ``vendor/PATCHES.md``.) Parameters set with
+  ``set_parameter``/``set_automation`` reach the plugin only during ``render``.
 """
 
 from __future__ import annotations

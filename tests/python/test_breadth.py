@@ -4,9 +4,9 @@ state that reloads to the same bytes, and several instances alive at once.
 
 pedalboard renders offline, where the plugin waits for its engine: its renders must be
 complete and deterministic, so block sizes and neighbouring instances are checked by exact
-comparison with a plain render. DawDreamer runs the realtime path faster than real time; there
-what a listener would notice is asserted (finite, within full scale, audible), while its gaps
-depend on how the machine schedules the engine thread and are left to the pedalboard checks.
+comparison with a plain render. Through DawDreamer, a second offline host, what a listener would
+notice is asserted (finite, within full scale, audible); exact comparisons are left to the
+pedalboard checks.
 """
 
 from __future__ import annotations

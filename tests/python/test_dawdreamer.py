@@ -1,9 +1,8 @@
-"""Auralis in DawDreamer: a realtime-mode host that runs far faster than real time.
+"""Auralis in DawDreamer: a second offline host, scripted the way DawDreamer users script it.
 
-DawDreamer activates the plugin in ``ProcessMode::Realtime`` and then calls ``process`` back to
-back, so the engine thread has only the plugin's bounded spin to keep up. The audio must still
-be complete after startup, parameters must be reachable by name and index, and automation must
-be heard.
+DawDreamer prepares the plugin for offline processing and calls ``process`` back to back. The
+audio must be complete, parameters must be reachable by name and index, and automation must be
+heard.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 //! with a fade-in as soon as a whole block is queued again. In realtime mode the audio thread
 //! never sleeps: if the ring is short it may spin (no syscall: `Instant` reads the vDSO clock)
 //! for at most [`MAX_SPIN_FRACTION`] of the block's own duration, which lets hosts that call
-//! `process()` faster than real time in realtime mode (DawDreamer does) get gap-free audio while
+//! `process()` faster than real time while declaring realtime mode get gap-free audio while
 //! a real-time host loses at most that slice of its budget in a genuine underrun. In offline mode
 //! (a bounce) it sleeps until the engine delivers, up to [`OFFLINE_MAX_WAIT`] per block, so a
 //! bounce is complete and deterministic yet a dead engine cannot hang the host.

@@ -5,7 +5,7 @@
 //! renders in response to requests, in their order, with the settings they carry, always a fixed
 //! lead ahead of the newest one. That makes the music depend only on the sequence of blocks and
 //! parameter values the host sent, never on how fast it sent them: an automated bounce is the
-//! same every time, whether the host renders in real time, faster (DawDreamer), or pauses.
+//! same every time, whether the host renders in real time, faster, or pauses.
 //!
 //! Pushing never waits. If the ring is full (the engine has stalled), the newest request is kept
 //! aside and pushed with the next block; intermediate ones are superseded, since the newest
