@@ -93,19 +93,7 @@ pub(crate) fn plan_melody(
         return;
     }
 
-    // Register arch: rises to a peak somewhere mid-phrase, then settles.
-    let base = 65.0 + dice.range(0.0, 4.0);
-    let peak_at = dice.range(0.35, 0.65);
-    let height = 4.0 + 4.0 * f64::from(arrangement.energy);
-    let target = |onset: f64| {
-        let t = onset / (CELLS as f64 * CELL_BEATS);
-        let rise = if t < peak_at {
-            t / peak_at
-        } else {
-            (1.0 - t) / (1.0 - peak_at)
-        };
-        base + height * rise
-    };
+    let arch = Arch::new(arrangement.energy, &mut dice);
 
     let mut previous: Option<u8> = None;
     let mut resolve: Option<i32> = None; // direction the next note must step
@@ -119,7 +107,7 @@ pub(crate) fn plan_melody(
             chords,
             previous,
             resolve,
-            target(slot.onset_beats),
+            arch.target(slot.onset_beats),
             &mut dice,
         );
         resolve = previous.and_then(|p| {
@@ -127,10 +115,10 @@ pub(crate) fn plan_melody(
             (interval.unsigned_abs() > u32::from(LEAP_SEMITONES)).then(|| -interval.signum())
         });
         previous = Some(note);
-        let arch = (target(slot.onset_beats) - base) / height.max(1.0);
+        let lift = arch.lift(slot.onset_beats);
         let accent = if slot.chord_tone { 0.04 } else { 0.0 };
         let velocity =
-            0.4 + 0.2 * density + 0.08 * arch as f32 + accent + dice.range(-0.03, 0.03) as f32;
+            0.4 + 0.2 * density + 0.08 * lift as f32 + accent + dice.range(-0.03, 0.03) as f32;
         let planned = &chords[slot.chord];
         out.push(NoteEvent {
             start_beat: phrase_start_beat + slot.onset_beats,
@@ -143,6 +131,49 @@ pub(crate) fn plan_melody(
     }
 }
 
+/// The phrase's register arch: the line rises to a peak somewhere mid-phrase, then settles.
+struct Arch {
+    /// Where the line starts and ends, as a fractional MIDI note.
+    base: f64,
+    /// Where in the phrase the peak falls, 0..1.
+    peak_at: f64,
+    /// How far above the base the peak is, in semitones.
+    height: f64,
+}
+
+impl Arch {
+    /// An arch for a phrase at `energy` (0..=1): higher energy, higher peak.
+    fn new(energy: f32, dice: &mut Dice) -> Self {
+        let base = 65.0 + dice.range(0.0, 4.0);
+        let peak_at = dice.range(0.35, 0.65);
+        Self {
+            base,
+            peak_at,
+            height: 4.0 + 4.0 * f64::from(energy),
+        }
+    }
+
+    /// How far up the arch the line is at `onset` beats into the phrase, 0..=1.
+    fn rise(&self, onset: f64) -> f64 {
+        let t = onset / (CELLS as f64 * CELL_BEATS);
+        if t < self.peak_at {
+            t / self.peak_at
+        } else {
+            (1.0 - t) / (1.0 - self.peak_at)
+        }
+    }
+
+    /// The register the line aims for at `onset`, as a fractional MIDI note.
+    fn target(&self, onset: f64) -> f64 {
+        self.base + self.height * self.rise(onset)
+    }
+
+    /// The arch's height at `onset` as a share of a semitone-normalised peak, for dynamics.
+    fn lift(&self, onset: f64) -> f64 {
+        (self.target(onset) - self.base) / self.height.max(1.0)
+    }
+}
+
 /// Which cells play and with which version of the motif, flattened into slots.
 fn layout(
     motif: &Motif,
@@ -151,33 +182,8 @@ fn layout(
     progression: &Progression,
     dice: &mut Dice,
 ) -> ([Slot; MAX_NOTES], usize) {
-    let active: [bool; CELLS] = if density < 0.25 {
-        if dice.chance(0.5) {
-            [true, false, true, false]
-        } else {
-            [true, false, false, true]
-        }
-    } else if density < 0.55 {
-        if dice.chance(0.5) {
-            [true, true, true, false]
-        } else {
-            [true, false, true, true]
-        }
-    } else {
-        [true; CELLS]
-    };
-    // Later phrases of a section bring the motif back altered.
-    let call = if role.phrase_in_section == 0 {
-        *motif
-    } else {
-        motif.varied(dice)
-    };
-    let versions = [
-        call,
-        motif.inverted(),
-        motif.varied(dice),
-        motif.cadential(),
-    ];
+    let active = active_cells(density, dice);
+    let versions = motif_versions(motif, role, dice);
 
     let chords = progression.chords();
     let mut slots = [Slot {
@@ -225,6 +231,41 @@ fn layout(
     (slots, count)
 }
 
+/// Which of the phrase's cells play: sparse phrases leave two out, middling ones one.
+fn active_cells(density: f32, dice: &mut Dice) -> [bool; CELLS] {
+    if density < 0.25 {
+        if dice.chance(0.5) {
+            [true, false, true, false]
+        } else {
+            [true, false, false, true]
+        }
+    } else if density < 0.55 {
+        if dice.chance(0.5) {
+            [true, true, true, false]
+        } else {
+            [true, false, true, true]
+        }
+    } else {
+        [true; CELLS]
+    }
+}
+
+/// The motif as each cell plays it: call, inversion, variation, cadence. Later phrases of a
+/// section bring the call back altered.
+fn motif_versions(motif: &Motif, role: PhraseRole, dice: &mut Dice) -> [Motif; CELLS] {
+    let call = if role.phrase_in_section == 0 {
+        *motif
+    } else {
+        motif.varied(dice)
+    };
+    [
+        call,
+        motif.inverted(),
+        motif.varied(dice),
+        motif.cadential(),
+    ]
+}
+
 /// Hard rules a candidate must pass, loosened level by level if nothing fits.
 fn allowed(note: u8, slot: &Slot, chords: &[PlannedChord], strictness: u8) -> bool {
     let (scale_set, chord_tones) = melodic_set(&chords[slot.chord]);
@@ -259,36 +300,18 @@ fn choose(
             }
             let mut cost = (f64::from(note) - target).abs() * 0.12;
             if let Some(p) = previous {
-                let interval = i32::from(note) - i32::from(p);
-                let steps = degree(note) - degree(p);
-                let leap = interval.unsigned_abs() > u32::from(LEAP_SEMITONES);
-                if strictness >= 3 {
-                    if let Some(direction) = resolve
-                        && steps != direction
-                    {
-                        continue;
-                    }
-                    if leap && !leap_resolvable(note, interval.signum(), slot, next, chords) {
-                        continue;
-                    }
-                }
-                if interval.unsigned_abs() > u32::from(WIDEST_SEMITONES) && strictness >= 1 {
-                    continue;
-                }
-                cost += match slot.step {
-                    Some(want) => 1.2 * f64::from((steps - want).abs()),
-                    None => 0.5 * f64::from(steps.abs().min(4)),
+                let motion = Motion {
+                    note,
+                    interval: i32::from(note) - i32::from(p),
+                    steps: degree(note) - degree(p),
+                    slot,
+                    next,
+                    chords,
                 };
-                // The line moves mostly by step: skips cost extra, repeats too.
-                if steps.abs() >= 2 {
-                    cost += 0.6;
-                }
-                if interval == 0 && slot.step != Some(0) {
-                    cost += 1.0;
-                }
-                if leap {
-                    cost += 1.2;
-                }
+                let Some(with_motion) = motion.add_cost(cost, resolve, strictness) else {
+                    continue;
+                };
+                cost = with_motion;
             }
             // Set up the next strong beat: prefer notes a step from one of
             // its chord tones, so the line can arrive there by step.
@@ -310,6 +333,59 @@ fn choose(
         }
     }
     previous.unwrap_or(MELODY_LOW)
+}
+
+/// The move from the previous note to a candidate.
+struct Motion<'a> {
+    /// The candidate.
+    note: u8,
+    /// In semitones, signed.
+    interval: i32,
+    /// In scale degrees, signed.
+    steps: i32,
+    /// The slot the candidate would fill.
+    slot: &'a Slot,
+    /// The slot after it, if any.
+    next: Option<&'a Slot>,
+    /// The phrase's chords.
+    chords: &'a [PlannedChord],
+}
+
+impl Motion<'_> {
+    /// `cost` plus what this move costs (added term by term, so the sums
+    /// are the same to the last bit whatever the refactoring), or `None` if the rules of
+    /// `strictness` forbid it: an unresolved leap, a leap that cannot resolve, a jump wider
+    /// than allowed.
+    fn add_cost(&self, mut cost: f64, resolve: Option<i32>, strictness: u8) -> Option<f64> {
+        let (note, interval, steps, slot) = (self.note, self.interval, self.steps, self.slot);
+        let leap = interval.unsigned_abs() > u32::from(LEAP_SEMITONES);
+        if strictness >= 3 {
+            if resolve.is_some_and(|direction| steps != direction) {
+                return None;
+            }
+            if leap && !leap_resolvable(note, interval.signum(), slot, self.next, self.chords) {
+                return None;
+            }
+        }
+        if interval.unsigned_abs() > u32::from(WIDEST_SEMITONES) && strictness >= 1 {
+            return None;
+        }
+        cost += match slot.step {
+            Some(want) => 1.2 * f64::from((steps - want).abs()),
+            None => 0.5 * f64::from(steps.abs().min(4)),
+        };
+        // The line moves mostly by step: skips cost extra, repeats too.
+        if steps.abs() >= 2 {
+            cost += 0.6;
+        }
+        if interval == 0 && slot.step != Some(0) {
+            cost += 1.0;
+        }
+        if leap {
+            cost += 1.2;
+        }
+        Some(cost)
+    }
 }
 
 /// Whether a chord tone of `next`'s chord lies within one scale step of `note`.

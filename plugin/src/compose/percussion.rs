@@ -88,6 +88,18 @@ pub(crate) fn plan_percussion(
         }
     }
 
+    plan_bell(level, planned, bar_start_beat, &mut dice, out);
+}
+
+/// Sometimes (more often at higher `level`) a bell on a strong slot of the bar, on a chord tone
+/// of `planned` that is in the scale, drawing from the bar's `dice` after the grid's hits.
+fn plan_bell(
+    level: f32,
+    planned: &PlannedChord,
+    bar_start_beat: f64,
+    dice: &mut Dice,
+    out: &mut Vec<NoteEvent>,
+) {
     let ring = dice.chance(f64::from(0.05 + 0.12 * level));
     let slot = [0, 4, 8, 12, 6, 10][dice.below(6)];
     let tones = planned

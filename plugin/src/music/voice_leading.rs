@@ -42,22 +42,11 @@ pub fn voice_lead_with_voices(
     voices: usize,
 ) -> Voicing {
     let (tones, count) = chord_tones(next, voices.clamp(1, MAX_VOICES));
-    let mut placements = [[0u8; MAX_PLACEMENTS]; MAX_VOICES];
-    let mut placement_counts = [0usize; MAX_VOICES];
-    let mut used = 0;
-    for &pc in &tones[..count] {
-        let mut note = lowest_at_or_above(pc, range.low);
-        let mut n = 0;
-        while let Some(candidate) = note.filter(|&c| c <= range.high && n < MAX_PLACEMENTS) {
-            placements[used][n] = candidate;
-            n += 1;
-            note = candidate.checked_add(12);
-        }
-        if n > 0 {
-            placement_counts[used] = n;
-            used += 1;
-        }
-    }
+    let Placements {
+        notes: placements,
+        counts: placement_counts,
+        voices: used,
+    } = Placements::of(&tones[..count], range);
     if used == 0 {
         return Voicing::EMPTY;
     }
@@ -103,6 +92,42 @@ pub fn voice_lead_with_voices(
     }
 }
 
+/// Every octave placement of each chord tone inside a range.
+struct Placements {
+    /// Per voice, its placements from low to high; only the first `counts[v]` are meaningful.
+    notes: [[u8; MAX_PLACEMENTS]; MAX_VOICES],
+    /// Placements per voice.
+    counts: [usize; MAX_VOICES],
+    /// Voices with at least one placement (tones with none are left out).
+    voices: usize,
+}
+
+impl Placements {
+    /// The placements of `tones` (pitch classes) inside `range`.
+    fn of(tones: &[u8], range: VoiceRange) -> Self {
+        let mut placements = Self {
+            notes: [[0; MAX_PLACEMENTS]; MAX_VOICES],
+            counts: [0; MAX_VOICES],
+            voices: 0,
+        };
+        for &pc in tones {
+            let voice = placements.voices;
+            let mut note = lowest_at_or_above(pc, range.low);
+            let mut n = 0;
+            while let Some(candidate) = note.filter(|&c| c <= range.high && n < MAX_PLACEMENTS) {
+                placements.notes[voice][n] = candidate;
+                n += 1;
+                note = candidate.checked_add(12);
+            }
+            if n > 0 {
+                placements.counts[voice] = n;
+                placements.voices += 1;
+            }
+        }
+        placements
+    }
+}
+
 /// Score of one placement; lower is better.
 fn placement_cost(previous: &Voicing, candidate: &Voicing, range: VoiceRange) -> f32 {
     let notes = candidate.notes();
@@ -129,6 +154,14 @@ fn placement_cost(previous: &Voicing, candidate: &Voicing, range: VoiceRange) ->
         drift + spacing + 0.1 * span
     } else {
         previous.movement_semitones(candidate) as f32 + 0.35 * drift + spacing
+    }
+}
+
+impl Voicing {
+    /// The voicing of `chord` closest to the middle of `range` with even
+    /// spacing: the starting point when there is nothing to lead from.
+    pub fn centered(chord: &Chord, range: VoiceRange, voices: usize) -> Voicing {
+        voice_lead_with_voices(&Voicing::EMPTY, chord, range, voices)
     }
 }
 

@@ -1,12 +1,12 @@
 //! Voicings: a chord placed as distinct MIDI notes in a register, the
 //! tones a voicing of a given size keeps, and how far voices travel between
-//! two voicings. Choosing the next voicing is `voice_leading`'s job.
+//! two voicings. Choosing the next voicing (and the first, `Voicing::centered`)
+//! is `voice_leading`'s job.
 //!
 //! Pure and allocation-free (fixed arrays); any thread.
 
 use crate::music::chord::Chord;
 use crate::music::pitch_class_set::PitchClassSet;
-use crate::music::voice_leading::voice_lead_with_voices;
 
 /// Most notes a [`Voicing`] can hold.
 pub const MAX_VOICES: usize = 5;
@@ -120,12 +120,6 @@ impl Voicing {
                 .sum()
         };
         nearest(a, b) + nearest(b, a)
-    }
-
-    /// The voicing of `chord` closest to the middle of `range` with even
-    /// spacing: the starting point when there is nothing to lead from.
-    pub fn centered(chord: &Chord, range: VoiceRange, voices: usize) -> Voicing {
-        voice_lead_with_voices(&Voicing::EMPTY, chord, range, voices)
     }
 
     /// Naive close root position: the root at its lowest placement in

@@ -24,7 +24,7 @@ mod scopes;
 mod tests;
 
 pub use device::{DeviceHealth, SharedGpu, choose_adapter, is_software, shared_device};
-#[cfg(any(test, feature = "fault-injection"))]
+#[cfg(test)]
 pub use fault::{FaultInjector, GpuFault};
 pub use layout::{BlockParams, GpuCapacity, MAX_FRAMES};
 pub use render::{DEFAULT_TIMEOUT, GpuRenderer};

@@ -182,24 +182,12 @@ impl Voice {
         }
 
         let inst = self.instrument;
-        let brightness = if brightness.is_finite() {
-            brightness.clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
-        let tilt = inst.tilt_dark + (inst.tilt_bright - inst.tilt_dark) * brightness;
+        self.update_tilt(brightness);
         let (left_start, right_start) = self.pan_gains(age_start);
         let (left_end, right_end) = self.pan_gains(age_end);
         let drift = self.drift_ratio(age_start);
         let inv_frames = 1.0 / frames as f32;
         let voice_gain = inst.level * self.velocity;
-
-        if tilt != self.tilt_gains_for {
-            for (gain, partial) in self.tilt_gains.iter_mut().zip(inst.partials) {
-                *gain = partial.ratio.powf(-tilt);
-            }
-            self.tilt_gains_for = tilt;
-        }
         let shapes_valid = self.shapes_age_s == age_start;
         for (k, partial) in inst.partials.iter().enumerate() {
             let freq = self.freq_hz * partial.ratio as f64 * drift;
@@ -228,6 +216,24 @@ impl Voice {
         }
         self.shapes_age_s = age_end;
         self.advance_phases(dt, age_start);
+    }
+
+    /// Recomputes the partials' spectral tilt gains if `brightness` (0..=1; anything else is
+    /// taken as 0.5) asks for a different tilt than they were computed for.
+    fn update_tilt(&mut self, brightness: f32) {
+        let inst = self.instrument;
+        let brightness = if brightness.is_finite() {
+            brightness.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let tilt = inst.tilt_dark + (inst.tilt_bright - inst.tilt_dark) * brightness;
+        if tilt != self.tilt_gains_for {
+            for (gain, partial) in self.tilt_gains.iter_mut().zip(inst.partials) {
+                *gain = partial.ratio.powf(-tilt);
+            }
+            self.tilt_gains_for = tilt;
+        }
     }
 
     /// Decay and slow swell of partial `k` at `age_s`.

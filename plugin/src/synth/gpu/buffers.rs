@@ -41,19 +41,7 @@ impl BlockBuffers {
         pipelines: &Pipelines,
         capacity: GpuCapacity,
     ) -> Result<Self, GpuError> {
-        let limits = device.limits();
-        let limit = limits
-            .max_buffer_size
-            .min(limits.max_storage_buffer_binding_size);
-        let largest = capacity.largest_buffer_bytes();
-        if largest > limit {
-            return Err(GpuError::BlockTooLarge {
-                frames: capacity.frames,
-                partials: capacity.partials,
-                bytes: largest,
-                limit,
-            });
-        }
+        check_limits(device, capacity)?;
         let buffer = |label, size, usage| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -108,6 +96,24 @@ impl BlockBuffers {
             bind_group,
         })
     }
+}
+
+/// Refuses a capacity whose largest buffer `device` cannot hold or bind.
+fn check_limits(device: &wgpu::Device, capacity: GpuCapacity) -> Result<(), GpuError> {
+    let limits = device.limits();
+    let limit = limits
+        .max_buffer_size
+        .min(limits.max_storage_buffer_binding_size);
+    let largest = capacity.largest_buffer_bytes();
+    if largest > limit {
+        return Err(GpuError::BlockTooLarge {
+            frames: capacity.frames,
+            partials: capacity.partials,
+            bytes: largest,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {

@@ -2,8 +2,8 @@
 //! to the CPU can be tested on any machine, lavapipe included.
 //!
 //! The switch is a single atomic the renderer reads once per block on the engine thread; the
-//! way to arm it ([`FaultInjector`], [`GpuFault`]) exists only in tests and with the
-//! `fault-injection` feature, never in a shipped plugin.
+//! way to arm it ([`FaultInjector`], [`GpuFault`]) exists only in the crate's own
+//! unit tests, never in a shipped plugin.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -37,14 +37,14 @@ impl FaultSwitch {
         }
     }
 
-    #[cfg(any(test, feature = "fault-injection"))]
+    #[cfg(test)]
     fn arm(&self, code: u8) {
         self.0.store(code, Ordering::Release);
     }
 }
 
 /// A failure to inject into a [`super::GpuRenderer`].
-#[cfg(any(test, feature = "fault-injection"))]
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GpuFault {
     /// Destroys the device for real (`wgpu::Device::destroy`): every renderer on it fails
@@ -60,7 +60,7 @@ pub enum GpuFault {
 }
 
 /// Arms faults in a renderer that someone else owns (e.g. inside a `RendererChain`).
-#[cfg(any(test, feature = "fault-injection"))]
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct FaultInjector {
     /// The renderer's switch.
@@ -69,7 +69,7 @@ pub struct FaultInjector {
     device: wgpu::Device,
 }
 
-#[cfg(any(test, feature = "fault-injection"))]
+#[cfg(test)]
 impl FaultInjector {
     pub(super) fn new(switch: FaultSwitch, device: wgpu::Device) -> Self {
         Self { switch, device }

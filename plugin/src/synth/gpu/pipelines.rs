@@ -43,34 +43,7 @@ impl Pipelines {
             label: Some("auralis.gpu.partials.wgsl"),
             source: wgpu::ShaderSource::Wgsl(PARTIALS_WGSL.into()),
         });
-        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let bind_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("auralis.gpu.partials.bind_group_layout"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: binding::BLOCK,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
-                storage(binding::PARTIALS, true),
-                storage(binding::CHUNK_SUMS, false),
-                storage(binding::OUTPUT, false),
-            ],
-        });
+        let bind_group_layout = bind_group_layout(device);
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("auralis.gpu.partials.pipeline_layout"),
             bind_group_layouts: &[Some(&bind_group_layout)],
@@ -100,4 +73,29 @@ impl Pipelines {
             bind_group_layout,
         }
     }
+}
+
+/// The bindings both passes share: the block's parameters, the partials, the per-chunk sums
+/// and the output, as `shaders/partials.wgsl` declares them.
+fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
+    let buffer = |binding, ty| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    };
+    let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("auralis.gpu.partials.bind_group_layout"),
+        entries: &[
+            buffer(binding::BLOCK, wgpu::BufferBindingType::Uniform),
+            buffer(binding::PARTIALS, storage(true)),
+            buffer(binding::CHUNK_SUMS, storage(false)),
+            buffer(binding::OUTPUT, storage(false)),
+        ],
+    })
 }

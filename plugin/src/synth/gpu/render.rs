@@ -156,15 +156,14 @@ impl GpuRenderer {
     }
 
     /// A handle that makes this renderer fail on demand, usable while the renderer sits in a
-    /// chain. Tests and the `fault-injection` feature only.
-    #[cfg(any(test, feature = "fault-injection"))]
+    /// chain. Unit tests only.
+    #[cfg(test)]
     pub fn fault_injector(&self) -> super::FaultInjector {
         super::FaultInjector::new(self.faults.clone(), self.gpu.device().clone())
     }
 
-    /// Makes this renderer fail with `fault`; see [`super::GpuFault`]. Tests and the
-    /// `fault-injection` feature only.
-    #[cfg(any(test, feature = "fault-injection"))]
+    /// Makes this renderer fail with `fault`; see [`super::GpuFault`]. Unit tests only.
+    #[cfg(test)]
     pub fn inject_fault(&mut self, fault: super::GpuFault) {
         self.fault_injector().inject(fault);
     }
@@ -187,6 +186,42 @@ impl GpuRenderer {
             right[..frames].fill(0.0);
             return Ok(());
         }
+        let (chunks, max_groups) = self.dispatch_size(frames, partials)?;
+        self.reserve(frames, partials)
+            .map_err(|err| RenderError::Backend(err.to_string()))?;
+        let fault = self.faults.take();
+
+        let (device, queue, buffers) = (self.gpu.device(), self.gpu.queue(), &self.buffers);
+        let scopes = ErrorScopes::push(device);
+        let params = BlockParams::new(frames, partials);
+        queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));
+        queue.write_buffer(&buffers.partials, 0, bytemuck::cast_slice(&block.partials));
+        // A validation fault dispatches beyond the device's limit, as a real bug would.
+        let extra_groups = (fault == ArmedFault::Validation).then_some(max_groups + 1);
+        let commands = self.encode(frames, chunks, extra_groups);
+        let submission = queue.submit([commands]);
+        self.start_readback(frames);
+        if let Some(error) = scopes.pop() {
+            return Err(render_error(error));
+        }
+        if fault == ArmedFault::Timeout {
+            // As a real timeout leaves it: the work in flight and the map pending.
+            return Err(RenderError::Timeout(self.timeout.as_millis() as u64));
+        }
+        readback::wait_for_map(
+            device,
+            submission,
+            &self.map_state,
+            self.gpu.health(),
+            self.timeout,
+        )?;
+        readback::copy_out(&self.buffers.staging, frames, left, right)?;
+        self.check_health()
+    }
+
+    /// The chunks of partials a block of `partials` is summed in, and the device's limit on
+    /// workgroups per dimension; an error for a block beyond the renderer.
+    fn dispatch_size(&self, frames: usize, partials: usize) -> Result<(usize, u32), RenderError> {
         let chunks = chunks_for(partials);
         let max_groups = self
             .gpu
@@ -200,19 +235,24 @@ impl GpuRenderer {
                 max_groups as usize * CHUNK_PARTIALS as usize
             )));
         }
-        self.reserve(frames, partials)
-            .map_err(|err| RenderError::Backend(err.to_string()))?;
-        let fault = self.faults.take();
+        Ok((chunks, max_groups))
+    }
 
-        let (device, queue, buffers) = (self.gpu.device(), self.gpu.queue(), &self.buffers);
-        let scopes = ErrorScopes::push(device);
-        let params = BlockParams::new(frames, partials);
-        queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));
-        queue.write_buffer(&buffers.partials, 0, bytemuck::cast_slice(&block.partials));
-
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("auralis.gpu.block"),
-        });
+    /// The block's commands: sum each chunk of partials per frame, mix the chunks, copy the
+    /// output to the staging buffer. `extra_groups` adds a bogus dispatch (fault injection).
+    fn encode(
+        &self,
+        frames: usize,
+        chunks: usize,
+        extra_groups: Option<u32>,
+    ) -> wgpu::CommandBuffer {
+        let buffers = &self.buffers;
+        let mut encoder =
+            self.gpu
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("auralis.gpu.block"),
+                });
         let frame_groups = frames.div_ceil(WORKGROUP_FRAMES as usize) as u32;
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -231,39 +271,28 @@ impl GpuRenderer {
             pass.set_pipeline(&self.pipelines.mix_chunks);
             pass.set_bind_group(0, &buffers.bind_group, &[]);
             pass.dispatch_workgroups(frame_groups, 1, 1);
-            if fault == ArmedFault::Validation {
-                pass.dispatch_workgroups(max_groups + 1, 1, 1);
+            if let Some(groups) = extra_groups {
+                pass.dispatch_workgroups(groups, 1, 1);
             }
         }
         let bytes = (frames * 2 * size_of::<f32>()) as u64;
         encoder.copy_buffer_to_buffer(&buffers.output, 0, &buffers.staging, 0, bytes);
-        let submission = queue.submit([encoder.finish()]);
+        encoder.finish()
+    }
 
+    /// Asks for the staging buffer's first `frames` stereo frames to be mapped once the GPU is
+    /// done; `map_state` says when.
+    fn start_readback(&self, frames: usize) {
+        let bytes = (frames * 2 * size_of::<f32>()) as u64;
         self.map_state.store(MAP_PENDING, Ordering::Release);
         let map_state = Arc::clone(&self.map_state);
-        buffers
+        self.buffers
             .staging
             .slice(..bytes)
             .map_async(wgpu::MapMode::Read, move |result| {
                 let state = if result.is_ok() { MAP_DONE } else { MAP_FAILED };
                 map_state.store(state, Ordering::Release);
             });
-        if let Some(error) = scopes.pop() {
-            return Err(render_error(error));
-        }
-        if fault == ArmedFault::Timeout {
-            // As a real timeout leaves it: the work in flight and the map pending.
-            return Err(RenderError::Timeout(self.timeout.as_millis() as u64));
-        }
-        readback::wait_for_map(
-            device,
-            submission,
-            &self.map_state,
-            self.gpu.health(),
-            self.timeout,
-        )?;
-        readback::copy_out(&buffers.staging, frames, left, right)?;
-        self.check_health()
     }
 
     /// Fails when the device was lost or raised an error outside our scopes since last time.
