@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use auralis::engine::{ENGINE_BLOCK_FRAMES, EngineCore};
 use auralis::params::MusicalSettings;
 use auralis::realtime::denormals::DenormalGuard;
+use auralis::signal::SampleRate;
 use auralis::synth::{CpuRenderer, GpuRenderer, GpuSelection, PartialBlock, Renderer};
 use fundsp::prelude32::{
     BufferArray, BufferRef, Constant, MAX_BUFFER_SIZE, Pipe, Sine, U1, sine_hz,
@@ -27,7 +28,7 @@ use partials::{SAMPLE_RATE, partial_block};
 /// Seconds of the default patch rendered per second of wall time, on this thread.
 fn cpu_realtime_factor(seconds: f64) -> f64 {
     let settings = MusicalSettings::default();
-    let mut engine = EngineCore::new(SAMPLE_RATE, &settings);
+    let mut engine = EngineCore::new(SampleRate::DEFAULT, &settings);
     let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
     // The first seconds include the composer's first plans and the voices' attacks.
     for _ in 0..(SAMPLE_RATE as usize / ENGINE_BLOCK_FRAMES) {

@@ -23,10 +23,11 @@ use auralis::realtime::{
     AudioOutput, BlockRequest, Frame, Telemetry, TransportSnapshot, WaitPolicy, audio_ring,
     request_ring,
 };
+use auralis::signal::SampleRate;
 use auralis::synth::effects::Effects;
 use auralis::synth::{CpuRenderer, Renderer};
 use criterion::{Criterion, criterion_group, criterion_main};
-use partials::{SAMPLE_RATE, partial_block};
+use partials::partial_block;
 
 /// The host block of the realtime figure, as in the plugin benchmark's `callback_ns_*`.
 const HOST_BLOCK_FRAMES: usize = 128;
@@ -51,7 +52,7 @@ fn cpu_block(c: &mut Criterion) {
 
 fn effects_block(c: &mut Criterion) {
     DenormalGuard::enable_for_thread();
-    let mut effects = Effects::new(SAMPLE_RATE);
+    let mut effects = Effects::new(SampleRate::DEFAULT);
     // A pad-like input, so the reverb and the limiter work as they do in music.
     let source: Vec<f32> = (0..ENGINE_BLOCK_FRAMES)
         .map(|i| 0.3 * (i as f32 * 0.05).sin())
@@ -75,7 +76,7 @@ fn realtime_block(c: &mut Criterion) {
         frames_out,
         Arc::new(Telemetry::default()),
         WaitPolicy::Realtime,
-        SAMPLE_RATE,
+        SampleRate::DEFAULT,
     );
     let batch: Vec<Frame> = (0..BATCH_BLOCKS * HOST_BLOCK_FRAMES)
         .map(|i| [1e-3 * (i % 100) as f32; 2])

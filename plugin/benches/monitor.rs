@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use auralis::monitor::{MonitorConfig, MonitorServer, MonitorStatus, StatusSource};
 use auralis::realtime::{TapProducer, tap_ring};
+use auralis::signal::SampleRate;
 use tungstenite::Message;
 
 const SAMPLE_RATE: u32 = 48_000;
@@ -101,7 +102,7 @@ fn run(clients: usize, seconds: u64) -> Result<(), Box<dyn Error>> {
         max_listeners: LISTENERS,
         ..MonitorConfig::default()
     };
-    let server = MonitorServer::start(config, consumer, SAMPLE_RATE, Arc::new(Quiet), None)
+    let server = MonitorServer::start(config, consumer, SampleRate::DEFAULT, Arc::new(Quiet), None)
         .map_err(|err| format!("starting the monitor: {err}"))?;
     let addr = server.local_addr();
     let start = Instant::now();

@@ -10,6 +10,7 @@ use auralis::monitor::{
     MonitorConfig, MonitorServer, MonitorStatus, ParamError, ParamsControl, StatusSource,
 };
 use auralis::realtime::{TapProducer, tap_ring};
+use auralis::signal::SampleRate;
 use serde_json::{Value, json};
 
 const SAMPLE_RATE: u32 = 48_000;
@@ -91,11 +92,17 @@ fn main() {
         started: Instant::now(),
         tempo_bpm: Mutex::new(70.0),
     });
-    let server = MonitorServer::start(config, consumer, SAMPLE_RATE, source.clone(), Some(source))
-        .unwrap_or_else(|error| {
-            eprintln!("serve_sine: {error}");
-            std::process::exit(1);
-        });
+    let server = MonitorServer::start(
+        config,
+        consumer,
+        SampleRate::DEFAULT,
+        source.clone(),
+        Some(source),
+    )
+    .unwrap_or_else(|error| {
+        eprintln!("serve_sine: {error}");
+        std::process::exit(1);
+    });
     println!("{}", server.url());
     play_sine(producer);
 }

@@ -3,10 +3,12 @@
 //! [`EngineCore`] turns settings into stereo frames, one block at a time: the [`timeline`] says
 //! which beats a block covers, the composer plans notes a few beats ahead, the synthesizer's
 //! voices, percussion and effects render them. It is plain synchronous code that an offline
-//! render drives directly. [`EngineHandle`] runs a core on its own thread, answering the audio
-//! thread's block requests a fixed lead ahead. The engine thread may allocate, block and log;
-//! it never holds anything the audio thread waits for.
+//! render drives directly. [`start`] runs a core on its own thread and returns it with the
+//! audio side's [`EngineLink`](crate::realtime::EngineLink), answering the audio thread's block
+//! requests a fixed lead ahead. The engine thread may allocate, block and log; it never holds
+//! anything the audio thread waits for.
 
+mod config;
 mod core;
 pub mod feed;
 pub mod midi;
@@ -14,6 +16,7 @@ mod settings;
 mod thread;
 pub mod timeline;
 
+pub use self::config::{EngineConfig, REALTIME_AHEAD_S};
 pub use self::core::{ENGINE_BLOCK_FRAMES, EngineCore};
 pub use self::feed::{NowPlaying, NowPlayingFeed};
-pub use self::thread::{EngineConfig, EngineHandle, EngineIo, SettingsSource};
+pub use self::thread::{EngineHandle, EngineSetup, SettingsSource, start};

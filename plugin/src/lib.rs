@@ -20,6 +20,7 @@ pub mod music;
 pub mod params;
 pub mod presets;
 pub mod realtime;
+pub mod signal;
 mod state;
 pub mod synth;
 
@@ -27,19 +28,18 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atomic_float::AtomicF32;
-use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState};
 
 use crate::editor::{AuralisEditor, EditorShared};
-use crate::engine::{EngineConfig, EngineHandle, EngineIo, NowPlayingFeed};
-use crate::monitor::{MonitorStatus, MonitorSwitch, StatusSource};
+use crate::engine::{EngineConfig, EngineHandle, EngineSetup, NowPlayingFeed};
+use crate::monitor::{EngineStatus, MonitorSwitch};
 use crate::params::{AuralisParams, SharedParams};
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::{
-    AudioOutput, BlockRequest, LevelMeter, NoteOutConsumer, NoteOutKind, RequestProducer,
-    TapProducer, Telemetry, TransportSnapshot, WaitPolicy,
+    EngineLink, HostTransport, LevelMeter, TapProducer, Telemetry, WaitPolicy, buffer, tap_ring_for,
 };
+use crate::signal::SampleRate;
 use crate::synth::RendererChoice;
 
 /// The plugin instance.
@@ -67,41 +67,14 @@ pub struct Auralis {
 
 /// The parts of an active instance.
 struct Active {
-    /// The engine thread. Declared before `output` so it stops before the ring's reader goes.
+    /// The engine thread. Declared before `link` so it stops before the rings' audio ends go.
     engine: EngineHandle,
-    /// The audio thread's end of the audio ring.
-    output: AudioOutput,
-    /// The audio thread's end of the request ring.
-    requests: RequestProducer,
-    /// The audio thread's end of the note ring: composed notes out as MIDI.
-    notes: NoteOutConsumer,
+    /// The audio thread's end of the engine: requests in, frames and notes out.
+    link: EngineLink,
     /// The audio thread's end of the monitor's tap, written while the monitor streams.
     tap: TapProducer,
     /// Output levels for the GUI's meters.
     meter: LevelMeter,
-}
-
-/// Seconds of audio the monitor's tap holds: room for its thread to be late.
-const TAP_SECONDS: f32 = 2.0;
-
-/// What the web monitor reports about a plugin instance.
-struct PluginStatus {
-    params: SharedParams,
-    feed: NowPlayingFeed,
-    telemetry: Arc<Telemetry>,
-    sample_rate: Arc<AtomicF32>,
-}
-
-impl StatusSource for PluginStatus {
-    fn status(&self) -> MonitorStatus {
-        MonitorStatus::from_engine(
-            &self.params.settings(),
-            self.feed.latest().as_ref(),
-            self.telemetry.underruns(),
-            self.sample_rate.load(std::sync::atomic::Ordering::Relaxed) as u32,
-            "starting",
-        )
-    }
 }
 
 impl Default for Auralis {
@@ -110,11 +83,12 @@ impl Default for Auralis {
         let telemetry = Arc::new(Telemetry::default());
         let feed = NowPlayingFeed::default();
         let sample_rate = Arc::new(AtomicF32::new(0.0));
-        let status = PluginStatus {
-            params: params.clone(),
+        let status = EngineStatus {
+            settings: params.clone(),
             feed: feed.clone(),
             telemetry: telemetry.clone(),
             sample_rate: sample_rate.clone(),
+            renderer: "starting".into(),
         };
         Self {
             params,
@@ -142,49 +116,33 @@ impl Auralis {
     }
 
     fn start_engine(&mut self, buffer_config: &BufferConfig) -> std::io::Result<Active> {
-        let sample_rate = buffer_config.sample_rate;
+        let sample_rate = SampleRate::from_host(buffer_config.sample_rate);
         let policy = match buffer_config.process_mode {
             ProcessMode::Offline => WaitPolicy::Offline,
             ProcessMode::Realtime | ProcessMode::Buffered => WaitPolicy::Realtime,
         };
         let max_block = buffer_config.max_buffer_size as usize;
         nice_plug::nice_log!(
-            "activated: {sample_rate} Hz, blocks of up to {max_block} frames, {:?}",
+            "activated: {sample_rate}, blocks of up to {max_block} frames, {:?}",
             buffer_config.process_mode
         );
-        let config = EngineConfig {
-            renderer: RendererChoice::from_env(),
-            ..EngineConfig::for_host(sample_rate, policy, max_block)
-        };
-        let (producer, consumer) = realtime::audio_ring(config.ring_frames(max_block));
-        let (mut requests, requests_rx) = realtime::request_ring();
-        let (notes_tx, notes) = realtime::note_ring();
-        let (tap, tap_rx) = realtime::tap_ring((TAP_SECONDS * sample_rate) as usize);
-        let io = EngineIo {
-            frames: producer,
-            requests: requests_rx,
-            notes: Some(notes_tx),
+        let (engine, link) = engine::start(EngineSetup {
+            config: EngineConfig {
+                renderer: RendererChoice::from_env(),
+                ..EngineConfig::for_host(sample_rate, policy, max_block)
+            },
+            settings: Box::new(self.params.clone()),
+            telemetry: self.telemetry.clone(),
             feed: Some(self.feed.clone()),
-        };
-        let engine = EngineHandle::spawn(
-            config,
-            Box::new(self.params.clone()),
-            io,
-            self.telemetry.clone(),
-        )?;
-        if policy == WaitPolicy::Offline
-            && let Some(thread) = engine.thread()
-        {
-            requests.wake_after_requests(thread);
-        }
+            midi_out: true,
+        })?;
+        let (tap, tap_rx) = tap_ring_for(sample_rate);
         self.sample_rate
-            .store(sample_rate, std::sync::atomic::Ordering::Relaxed);
-        self.monitor.attach(tap_rx, sample_rate as u32);
+            .store(sample_rate.hz(), std::sync::atomic::Ordering::Relaxed);
+        self.monitor.attach(tap_rx, sample_rate);
         Ok(Active {
             engine,
-            output: AudioOutput::new(consumer, self.telemetry.clone(), policy, sample_rate),
-            requests,
-            notes,
+            link,
             tap,
             meter: LevelMeter::new(sample_rate),
         })
@@ -291,94 +249,39 @@ impl Plugin for Auralis {
 
         let channels = buffer.as_slice();
         let Some(active) = self.active.as_mut() else {
-            for channel in channels.iter_mut() {
-                channel.fill(0.0);
-            }
+            buffer::silence(channels);
             return ProcessStatus::KeepAlive;
         };
-
         let [left, right, ..] = channels else {
-            for channel in channels.iter_mut() {
-                channel.fill(0.0);
-            }
+            buffer::silence(channels);
             return ProcessStatus::KeepAlive;
         };
         let frames = left.len().min(right.len());
-
-        let transport = context.transport();
-        let at_frame = active.output.frames_consumed();
+        let host = self.host_transport.then(|| {
+            let transport = context.transport();
+            HostTransport {
+                playing: transport.playing,
+                tempo_bpm: transport.tempo,
+                pos_beats: transport.pos_beats(),
+            }
+        });
         let restart = std::mem::take(&mut self.restart_pending);
-        if restart {
-            active.output.request_restart();
-        }
-        active.requests.publish(BlockRequest {
-            until_frame: at_frame + frames as u64,
-            settings: self.params.settings(),
-            transport: if self.host_transport {
-                TransportSnapshot::new(
-                    transport.playing,
-                    transport.tempo,
-                    transport.pos_beats(),
-                    at_frame,
-                )
-            } else {
-                TransportSnapshot::new(false, None, None, at_frame)
-            },
-            restart,
+        let at_frame = active
+            .link
+            .request(frames, self.params.settings(), host, restart);
+        active.link.fill(left, right);
+        // A host whose output queue is full loses the note: nothing else can be done without
+        // waiting.
+        active.link.send_notes(at_frame, frames, |event| {
+            let _ = context.try_send_event(event);
         });
-        active.output.fill(left, right);
-        active.notes.drain_block(at_frame, frames, |timing, note| {
-            // A host whose output queue is full loses the note: nothing else can be done
-            // without waiting.
-            let _ = context.try_send_event(match note.kind {
-                NoteOutKind::On => NoteEvent::NoteOn {
-                    timing,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(note.channel),
-                    key: Key::Number(note.note),
-                    velocity: note.velocity,
-                },
-                NoteOutKind::Off => NoteEvent::NoteOff {
-                    timing,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(note.channel),
-                    key: Key::Number(note.note),
-                    velocity: note.velocity,
-                },
-            });
-        });
-
-        let gain = &self.params.gain_db.smoothed;
-        if gain.is_smoothing() {
-            for i in 0..frames {
-                let g = util::db_to_gain(gain.next());
-                left[i] = safe_sample(left[i] * g);
-                right[i] = safe_sample(right[i] * g);
-            }
-        } else {
-            // A settled gain is one conversion per block, not a `powf` per sample.
-            let g = util::db_to_gain(gain.next());
-            for i in 0..frames {
-                left[i] = safe_sample(left[i] * g);
-                right[i] = safe_sample(right[i] * g);
-            }
-        }
+        buffer::apply_gain(&self.params.gain_db.smoothed, left, right);
         active.meter.measure(left, right, &self.telemetry);
         if self.monitor.is_streaming() {
             // A full tap (the monitor fell behind) drops this block; the monitor flags the gap.
             active.tap.push_block(left, right);
         }
         ProcessStatus::KeepAlive
-    }
-}
-
-/// The last line of defence before the host: no NaN, no infinity, nothing beyond full scale.
-#[inline]
-fn safe_sample(sample: f32) -> f32 {
-    if sample.is_finite() {
-        sample.clamp(-1.0, 1.0)
-    } else {
-        0.0
     }
 }
 

@@ -27,6 +27,7 @@ pub mod packet;
 mod response;
 mod routes;
 mod server;
+mod state;
 mod status;
 mod switch;
 
@@ -34,7 +35,7 @@ pub use config::{DEFAULT_BIND, MonitorConfig};
 pub use error::{MonitorError, ParamError};
 pub use packet::{Codec, FLAG_DISCONTINUITY, HEADER_BYTES, MAGIC, PROTOCOL_VERSION, PacketHeader};
 pub use server::MonitorServer;
-pub use status::{MonitorStatus, ParamsControl, StatusSource};
+pub use status::{EngineStatus, MonitorStatus, ParamsControl, StatusSource};
 pub use switch::{DEFAULT_PORT, MonitorSwitch, SwitchState};
 
 #[cfg(any(test, fuzzing))]

@@ -7,9 +7,16 @@
 //! Values are read from two threads: the engine thread takes a [`MusicalSettings`] snapshot
 //! (plain atomics, already validated), and the audio thread reads only the gain smoother.
 
+mod vocabulary;
+
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
+
+pub use self::vocabulary::{
+    BRIGHTNESS, INTENSITY, NumberRange, SEED, SPACE, TEMPO, default_key_name, default_scale_name,
+    key_names, parse_key, parse_scale, scale_names,
+};
 
 /// Tempo range in beats per minute.
 pub const TEMPO_MIN_BPM: f32 = 30.0;
@@ -26,6 +33,16 @@ pub const GAIN_MAX_DB: f32 = 6.0;
 pub const SEED_MAX: i32 = 65_535;
 /// The seed a new instance starts with, chosen by ear.
 pub const SEED_DEFAULT: i32 = 7;
+/// The key a new instance starts in.
+pub const KEY_DEFAULT: KeyName = KeyName::D;
+/// The scale a new instance starts in: minor, with the raised sixth's glow.
+pub const SCALE_DEFAULT: ScaleName = ScaleName::Dorian;
+/// How much happens in a new instance: some movement, room to breathe.
+pub const INTENSITY_DEFAULT: f32 = 0.45;
+/// A new instance's timbre: neither dark nor bright.
+pub const BRIGHTNESS_DEFAULT: f32 = 0.5;
+/// A new instance's reverb and delay: wide, not washed out.
+pub const SPACE_DEFAULT: f32 = 0.6;
 /// How long a gain change takes to settle, in milliseconds: long enough to never click.
 const GAIN_SMOOTHING_MS: f32 = 30.0;
 
@@ -216,16 +233,16 @@ fn unit_param(name: &str, default: f32) -> FloatParam {
 impl Default for AuralisParams {
     fn default() -> Self {
         Self {
-            key: EnumParam::new("Key", KeyName::D),
-            scale: EnumParam::new("Scale", ScaleName::Dorian),
+            key: EnumParam::new("Key", KEY_DEFAULT),
+            scale: EnumParam::new("Scale", SCALE_DEFAULT),
             tempo_bpm: FloatParam::new("Tempo", TEMPO_DEFAULT_BPM, tempo_range())
                 .with_step_size(0.1)
                 .with_unit(" BPM")
                 .with_value_to_string(formatters::v2s_f32_rounded(1)),
             sync_to_host: BoolParam::new("Sync to Host", true),
-            intensity: unit_param("Intensity", 0.45),
-            brightness: unit_param("Brightness", 0.5),
-            space: unit_param("Space", 0.6),
+            intensity: unit_param("Intensity", INTENSITY_DEFAULT),
+            brightness: unit_param("Brightness", BRIGHTNESS_DEFAULT),
+            space: unit_param("Space", SPACE_DEFAULT),
             seed: IntParam::new("Seed", SEED_DEFAULT, seed_range()),
             gain_db: FloatParam::new("Gain", 0.0, gain_range())
                 .with_smoother(SmoothingStyle::Linear(GAIN_SMOOTHING_MS))
@@ -291,9 +308,9 @@ impl AuralisParams {
                 TEMPO_DEFAULT_BPM,
             ),
             sync_to_host: self.sync_to_host.value(),
-            intensity: sanitize(self.intensity.value(), 0.0, 1.0, 0.45),
-            brightness: sanitize(self.brightness.value(), 0.0, 1.0, 0.5),
-            space: sanitize(self.space.value(), 0.0, 1.0, 0.6),
+            intensity: sanitize(self.intensity.value(), 0.0, 1.0, INTENSITY_DEFAULT),
+            brightness: sanitize(self.brightness.value(), 0.0, 1.0, BRIGHTNESS_DEFAULT),
+            space: sanitize(self.space.value(), 0.0, 1.0, SPACE_DEFAULT),
             seed: self.seed.value().clamp(0, SEED_MAX) as u32,
             midi_out: self.midi_out.value(),
         }

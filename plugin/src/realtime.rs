@@ -1,13 +1,18 @@
 //! Everything the host's audio thread touches, and nothing else.
 //!
-//! `process()` calls into this module only: it asks the engine for each block's frames, with the
-//! block's parameter values and host transport ([`request`], [`transport`]), pops the frames from
-//! the audio ring the engine fills ([`ring`]), fades to silence on an underrun and back in on
-//! recovery ([`output`]), hands the composed notes to the host as MIDI ([`notes`]), and counts what happened in atomics ([`telemetry`]). Code here never allocates, locks, logs, performs I/O or makes a syscall; the
-//! only structures that cross threads are pre-allocated wait-free rtrb rings and atomics. Unit
-//! tests run it under `assert_no_alloc`.
+//! `process()` calls into this module only, through its [`EngineLink`]: it asks the engine for
+//! each block's frames, with the block's parameter values and host transport ([`request`],
+//! [`transport`]), pops the frames from the audio ring the engine fills ([`ring`]), fades to
+//! silence on an underrun and back in on recovery ([`output`]), hands the composed notes to the
+//! host as MIDI ([`notes`]); then it applies the output gain ([`buffer`]), measures the levels
+//! ([`meter`]), copies the block for the web monitor ([`tap`]) and counts what happened in
+//! atomics ([`telemetry`]). Code here never allocates, locks, logs, performs I/O or makes a
+//! syscall; the only structures that cross threads are pre-allocated wait-free rtrb rings and
+//! atomics. Unit tests run it under `assert_no_alloc`.
 
+pub mod buffer;
 pub mod denormals;
+pub mod link;
 pub mod meter;
 pub mod notes;
 pub mod output;
@@ -17,14 +22,15 @@ pub mod tap;
 pub mod telemetry;
 pub mod transport;
 
+pub use link::EngineLink;
 pub use meter::LevelMeter;
 pub use notes::{NoteOut, NoteOutConsumer, NoteOutKind, NoteOutProducer, note_ring};
 pub use output::{AudioOutput, FillOutcome, WaitPolicy};
 pub use request::{BlockRequest, RequestConsumer, RequestProducer, request_ring};
 pub use ring::{Frame, FrameConsumer, FrameProducer, audio_ring};
-pub use tap::{TapConsumer, TapProducer, tap_ring};
+pub use tap::{TAP_SECONDS, TapConsumer, TapProducer, tap_ring, tap_ring_for};
 pub use telemetry::Telemetry;
-pub use transport::TransportSnapshot;
+pub use transport::{HostTransport, TransportSnapshot};
 
 #[cfg(test)]
 mod tests {

@@ -7,42 +7,22 @@
 
 use std::sync::Arc;
 
-use auralis::engine::NowPlayingFeed;
-use auralis::monitor::{MonitorStatus, ParamError, ParamsControl, StatusSource};
-use auralis::params::{MusicalSettings, SEED_MAX, TEMPO_MAX_BPM, TEMPO_MIN_BPM, display_name};
-use auralis::realtime::Telemetry;
+use auralis::monitor::{ParamError, ParamsControl};
+use auralis::params::{
+    BRIGHTNESS, INTENSITY, MusicalSettings, NumberRange, SEED, SPACE, TEMPO, display_name,
+    parse_key, parse_scale,
+};
 use serde_json::{Map, Value, json};
 
-use crate::cli::{parse_key, parse_scale};
 use crate::live::LiveSettings;
 
 /// The names of the parameters the API accepts, for error messages.
 const FIELDS: &str = "key, scale, tempo_bpm, intensity, brightness, space, seed";
 
-/// Status and parameter control of a live engine.
+/// Parameter control of a live engine.
 pub struct LiveApi {
     /// The settings the clock plays.
     pub settings: Arc<LiveSettings>,
-    /// What is playing.
-    pub feed: NowPlayingFeed,
-    /// Underrun count.
-    pub telemetry: Arc<Telemetry>,
-    /// The renderer in use, as reported.
-    pub renderer: String,
-    /// Output sample rate.
-    pub sample_rate: u32,
-}
-
-impl StatusSource for LiveApi {
-    fn status(&self) -> MonitorStatus {
-        MonitorStatus::from_engine(
-            &self.settings.get(),
-            self.feed.latest().as_ref(),
-            self.telemetry.underruns(),
-            self.sample_rate,
-            &self.renderer,
-        )
-    }
 }
 
 impl ParamsControl for LiveApi {
@@ -96,19 +76,19 @@ pub fn apply(
                     .ok_or_else(|| reject("must be a scale name such as \"dorian\"".into()))?;
                 settings.scale = parse_scale(text).map_err(reject)?;
             }
-            "tempo_bpm" => {
-                settings.tempo_bpm = number(value, TEMPO_MIN_BPM as f64, TEMPO_MAX_BPM as f64)
-                    .map_err(reject)? as f32;
-            }
-            "intensity" => settings.intensity = number(value, 0.0, 1.0).map_err(reject)? as f32,
-            "brightness" => settings.brightness = number(value, 0.0, 1.0).map_err(reject)? as f32,
-            "space" => settings.space = number(value, 0.0, 1.0).map_err(reject)? as f32,
+            "tempo_bpm" => settings.tempo_bpm = number(value, TEMPO).map_err(reject)?,
+            "intensity" => settings.intensity = number(value, INTENSITY).map_err(reject)?,
+            "brightness" => settings.brightness = number(value, BRIGHTNESS).map_err(reject)?,
+            "space" => settings.space = number(value, SPACE).map_err(reject)?,
             "seed" => {
                 let seed = value
                     .as_u64()
-                    .filter(|s| *s <= SEED_MAX as u64)
+                    .filter(|s| SEED.contains(*s as f64))
                     .ok_or_else(|| {
-                        reject(format!("must be an integer between 0 and {SEED_MAX}"))
+                        reject(format!(
+                            "must be an integer between {} and {}",
+                            SEED.min, SEED.max
+                        ))
                     })?;
                 settings.seed = seed as u32;
             }
@@ -122,18 +102,15 @@ pub fn apply(
 /// the command line require of whatever they let through.
 #[cfg(test)]
 pub(crate) fn assert_in_range(settings: &MusicalSettings) {
-    assert!(
-        settings.tempo_bpm.is_finite()
-            && (TEMPO_MIN_BPM..=TEMPO_MAX_BPM).contains(&settings.tempo_bpm),
-        "{settings:?}"
-    );
-    for unit in [settings.intensity, settings.brightness, settings.space] {
-        assert!(
-            unit.is_finite() && (0.0..=1.0).contains(&unit),
-            "{settings:?}"
-        );
+    for (value, range) in [
+        (settings.tempo_bpm, TEMPO),
+        (settings.intensity, INTENSITY),
+        (settings.brightness, BRIGHTNESS),
+        (settings.space, SPACE),
+        (settings.seed as f32, SEED),
+    ] {
+        assert!(range.contains(f64::from(value)), "{settings:?}");
     }
-    assert!(settings.seed <= SEED_MAX as u32, "{settings:?}");
 }
 
 /// An f32 as the f64 a person wrote: 0.8, not 0.800000011920929.
@@ -141,11 +118,12 @@ fn tidy(value: f32) -> f64 {
     (value as f64 * 1e4).round() / 1e4
 }
 
-fn number(value: &Value, min: f64, max: f64) -> Result<f64, String> {
+fn number(value: &Value, range: NumberRange) -> Result<f32, String> {
     value
         .as_f64()
-        .filter(|v| v.is_finite() && (min..=max).contains(v))
-        .ok_or_else(|| format!("must be a number between {min} and {max}"))
+        .filter(|v| range.contains(*v))
+        .map(|v| v as f32)
+        .ok_or_else(|| format!("must be a number between {} and {}", range.min, range.max))
 }
 
 #[cfg(test)]

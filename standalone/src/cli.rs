@@ -3,9 +3,14 @@
 use std::path::PathBuf;
 
 use auralis::params::{
-    KeyName, MidiLayers, MusicalSettings, SEED_MAX, ScaleName, TEMPO_MAX_BPM, TEMPO_MIN_BPM,
+    BRIGHTNESS, INTENSITY, KeyName, MidiLayers, MusicalSettings, NumberRange, SEED, SPACE,
+    ScaleName, TEMPO, default_key_name, default_scale_name, key_names, parse_key, parse_scale,
+    scale_names,
 };
 use auralis::presets::{self, Preset};
+use auralis::signal::SampleRate;
+use auralis::synth::RendererChoice;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 /// Auralis: endlessly evolving generative ambient music.
@@ -36,35 +41,10 @@ pub enum Command {
     Serve(ServeArgs),
 }
 
-/// Which renderer plays the voices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RendererChoice {
-    /// A real GPU when there is one, else the CPU.
-    Auto,
-    /// wgpu even on a software adapter.
-    Gpu,
-    /// The CPU.
-    Cpu,
-}
-
-impl From<RendererChoice> for auralis::synth::RendererChoice {
-    fn from(choice: RendererChoice) -> Self {
-        match choice {
-            RendererChoice::Auto => Self::Auto,
-            RendererChoice::Gpu => Self::Gpu,
-            RendererChoice::Cpu => Self::Cpu,
-        }
-    }
-}
-
-impl std::fmt::Display for RendererChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RendererChoice::Auto => "auto",
-            RendererChoice::Gpu => "gpu",
-            RendererChoice::Cpu => "cpu",
-        })
-    }
+/// The renderer choices as the command line takes them, named by the library.
+fn renderer_parser() -> impl TypedValueParser<Value = RendererChoice> {
+    PossibleValuesParser::new(RendererChoice::ALL.map(RendererChoice::as_str))
+        .map(|name: String| RendererChoice::parse(&name).unwrap_or_default())
 }
 
 #[derive(Debug, Args)]
@@ -82,12 +62,14 @@ pub struct ServeArgs {
     /// Most browsers listening at once; more are refused (HTTP 503).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_listeners: u32,
-    /// Renderer for the voices.
-    #[arg(long, env = "AURALIS_RENDERER", value_enum, default_value_t = RendererChoice::Auto)]
+    /// Renderer for the voices: a real GPU when there is one, else the CPU (auto); wgpu even on
+    /// a software adapter (gpu); the CPU (cpu).
+    #[arg(long, env = "AURALIS_RENDERER", value_parser = renderer_parser(),
+          default_value_t = RendererChoice::Auto)]
     pub renderer: RendererChoice,
     /// Sample rate of the stream in Hz.
-    #[arg(long, default_value_t = 48_000, value_parser = parse_sample_rate)]
-    pub sample_rate: u32,
+    #[arg(long, default_value = "48000", value_parser = parse_sample_rate)]
+    pub sample_rate: SampleRate,
     #[command(flatten)]
     pub music: MusicArgs,
 }
@@ -101,10 +83,12 @@ pub struct RenderArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Sample rate in Hz.
-    #[arg(long, default_value_t = 48_000, value_parser = parse_sample_rate)]
-    pub sample_rate: u32,
-    /// Renderer for the voices.
-    #[arg(long, env = "AURALIS_RENDERER", value_enum, default_value_t = RendererChoice::Auto)]
+    #[arg(long, default_value = "48000", value_parser = parse_sample_rate)]
+    pub sample_rate: SampleRate,
+    /// Renderer for the voices: a real GPU when there is one, else the CPU (auto); wgpu even on
+    /// a software adapter (gpu); the CPU (cpu).
+    #[arg(long, env = "AURALIS_RENDERER", value_parser = renderer_parser(),
+          default_value_t = RendererChoice::Auto)]
     pub renderer: RendererChoice,
     /// Sample format: 32 (float) or 24 (integer).
     #[arg(long, default_value_t = 32, value_parser = parse_bits)]
@@ -127,32 +111,62 @@ fn parse_bits(value: &str) -> Result<u16, String> {
 /// flag given as well overrides the preset's value.
 #[derive(Debug, Args, Clone, Default)]
 pub struct MusicArgs {
-    /// Start from a factory preset: Auralis (the default), Dawn, "Deep Field", "Glass Garden",
-    /// "Night Drive", Tidal.
-    #[arg(long, value_parser = parse_preset)]
+    /// Start from a factory preset.
+    #[arg(long, value_parser = parse_preset, help = preset_help())]
     pub preset: Option<&'static Preset>,
-    /// Key: C, C#, D, D#, E, F, F#, G, G#, A, A#, B (also Db, Eb, Gb, Ab, Bb). [default: D]
-    #[arg(long, value_parser = parse_key)]
+    /// The key.
+    #[arg(long, value_parser = parse_key, help = format!(
+        "Key: {} (also Db, Eb, Gb, Ab, Bb). [default: {}]", key_names(), default_key_name()))]
     pub key: Option<KeyName>,
-    /// Scale: major, minor, dorian, phrygian, lydian, mixolydian, major-pentatonic,
-    /// minor-pentatonic. [default: dorian]
-    #[arg(long, value_parser = parse_scale)]
+    /// The scale.
+    #[arg(long, value_parser = parse_scale, help = format!(
+        "Scale: {}. [default: {}]", scale_names(), default_scale_name()))]
     pub scale: Option<ScaleName>,
-    /// Tempo in BPM, 30–180. [default: 70]
-    #[arg(long, value_parser = parse_bpm, allow_negative_numbers = true)]
+    /// The tempo.
+    #[arg(long, value_parser = parse_bpm, allow_negative_numbers = true,
+          help = range_help("Tempo in BPM", TEMPO))]
     pub bpm: Option<f32>,
-    /// How much happens, 0–1. [default: 0.45]
-    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    /// How much happens.
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true,
+          help = range_help("How much happens", INTENSITY))]
     pub intensity: Option<f32>,
-    /// Timbre from dark to bright, 0–1. [default: 0.5]
-    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    /// Timbre.
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true,
+          help = range_help("Timbre from dark to bright", BRIGHTNESS))]
     pub brightness: Option<f32>,
-    /// Reverb and delay, 0–1. [default: 0.6]
-    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    /// Reverb and delay.
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true,
+          help = range_help("Reverb and delay", SPACE))]
     pub space: Option<f32>,
-    /// Seed of the composer's choices, 0–65535. [default: 7]
-    #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
+    /// The seed.
+    #[arg(long, value_parser = parse_seed, allow_negative_numbers = true,
+          help = range_help("Seed of the composer's choices", SEED))]
     pub seed: Option<u32>,
+}
+
+/// A help line with the parameter's range and default, from the library's table.
+fn range_help(what: &str, range: NumberRange) -> String {
+    format!(
+        "{what}, {}–{}. [default: {}]",
+        range.min, range.max, range.default
+    )
+}
+
+/// The presets' help line, naming every factory preset.
+fn preset_help() -> String {
+    let names: Vec<String> = presets::names()
+        .map(|name| {
+            if name.contains(' ') {
+                format!("{name:?}")
+            } else {
+                name.to_owned()
+            }
+        })
+        .collect();
+    format!(
+        "Start from a factory preset: {} (the first is the default)",
+        names.join(", ")
+    )
 }
 
 impl MusicArgs {
@@ -185,63 +199,6 @@ fn parse_preset(value: &str) -> Result<&'static Preset, String> {
     })
 }
 
-const KEYS: [&str; 12] = [
-    "c", "c#", "d", "d#", "e", "f", "f#", "g", "g#", "a", "a#", "b",
-];
-const FLATS: [(&str, usize); 5] = [("db", 1), ("eb", 3), ("gb", 6), ("ab", 8), ("bb", 10)];
-
-pub(crate) fn parse_key(value: &str) -> Result<KeyName, String> {
-    let lower = value.trim().to_ascii_lowercase();
-    let index = KEYS
-        .iter()
-        .position(|k| *k == lower)
-        .or_else(|| FLATS.iter().find(|(n, _)| *n == lower).map(|(_, i)| *i))
-        .ok_or_else(|| {
-            format!("unknown key {value:?}; valid keys: C C# D D# E F F# G G# A A# B")
-        })?;
-    Ok(ALL_KEYS[index])
-}
-
-const ALL_KEYS: [KeyName; 12] = [
-    KeyName::C,
-    KeyName::CSharp,
-    KeyName::D,
-    KeyName::DSharp,
-    KeyName::E,
-    KeyName::F,
-    KeyName::FSharp,
-    KeyName::G,
-    KeyName::GSharp,
-    KeyName::A,
-    KeyName::ASharp,
-    KeyName::B,
-];
-
-pub(crate) fn parse_scale(value: &str) -> Result<ScaleName, String> {
-    let normal: String = value
-        .trim()
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    Ok(match normal.as_str() {
-        "major" | "ionian" => ScaleName::Major,
-        "minor" | "aeolian" => ScaleName::Minor,
-        "dorian" => ScaleName::Dorian,
-        "phrygian" => ScaleName::Phrygian,
-        "lydian" => ScaleName::Lydian,
-        "mixolydian" => ScaleName::Mixolydian,
-        "majorpentatonic" => ScaleName::MajorPentatonic,
-        "minorpentatonic" => ScaleName::MinorPentatonic,
-        _ => {
-            return Err(format!(
-                "unknown scale {value:?}; valid scales: major, minor, dorian, phrygian, lydian, \
-                 mixolydian, major-pentatonic, minor-pentatonic"
-            ));
-        }
-    })
-}
-
 fn parse_in_range(value: &str, min: f64, max: f64, what: &str) -> Result<f64, String> {
     let number: f64 = value
         .trim()
@@ -258,8 +215,8 @@ fn parse_in_range(value: &str, min: f64, max: f64, what: &str) -> Result<f64, St
 fn parse_bpm(value: &str) -> Result<f32, String> {
     parse_in_range(
         value,
-        TEMPO_MIN_BPM as f64,
-        TEMPO_MAX_BPM as f64,
+        f64::from(TEMPO.min),
+        f64::from(TEMPO.max),
         "the tempo",
     )
     .map(|v| v as f32)
@@ -274,9 +231,12 @@ fn parse_seed(value: &str) -> Result<u32, String> {
         .trim()
         .parse::<u32>()
         .ok()
-        .filter(|s| *s <= SEED_MAX as u32)
+        .filter(|s| SEED.contains(f64::from(*s)))
         .ok_or_else(|| {
-            format!("{value:?} is not a valid seed; it must be an integer in 0–{SEED_MAX}")
+            format!(
+                "{value:?} is not a valid seed; it must be an integer in {}–{}",
+                SEED.min, SEED.max
+            )
         })
 }
 
@@ -288,13 +248,20 @@ fn parse_seconds(value: &str) -> Result<f64, String> {
     Ok(seconds)
 }
 
-fn parse_sample_rate(value: &str) -> Result<u32, String> {
-    match value.trim().parse::<u32>() {
-        Ok(rate @ (44_100 | 48_000 | 88_200 | 96_000)) => Ok(rate),
-        _ => Err(format!(
-            "{value:?} is not a supported sample rate; use 44100, 48000, 88200 or 96000"
-        )),
-    }
+/// The rates the command line offers: those audio interfaces and files commonly use, which the
+/// engine supports all of.
+const SAMPLE_RATES_HZ: [u32; 4] = [44_100, 48_000, 88_200, 96_000];
+
+fn parse_sample_rate(value: &str) -> Result<SampleRate, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|rate| SAMPLE_RATES_HZ.contains(rate))
+        .and_then(|rate| SampleRate::new(rate as f32).ok())
+        .ok_or_else(|| {
+            format!("{value:?} is not a supported sample rate; use 44100, 48000, 88200 or 96000")
+        })
 }
 
 #[cfg(test)]
@@ -451,13 +418,13 @@ mod tests {
                 match Cli::try_parse_from(&argv) {
                     Ok(Cli { command: Command::Render(args) }) => {
                         assert!(args.seconds > 0.0 && args.seconds <= 86_400.0);
-                        assert!([44_100, 48_000, 88_200, 96_000].contains(&args.sample_rate));
+                        assert!([44_100, 48_000, 88_200, 96_000].contains(&args.sample_rate.hz_u32()));
                         assert!([24, 32].contains(&args.bits));
                         assert_valid(&args.music);
                     }
                     Ok(Cli { command: Command::Serve(args) }) => {
                         assert!((1..=10_000).contains(&args.max_listeners));
-                        assert!([44_100, 48_000, 88_200, 96_000].contains(&args.sample_rate));
+                        assert!([44_100, 48_000, 88_200, 96_000].contains(&args.sample_rate.hz_u32()));
                         assert_valid(&args.music);
                     }
                     Ok(Cli { command: Command::Run }) => {}

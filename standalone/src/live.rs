@@ -12,13 +12,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use auralis::engine::{EngineConfig, EngineHandle, EngineIo, NowPlayingFeed};
+use auralis::engine::{
+    self, EngineConfig, EngineHandle, EngineSetup, NowPlayingFeed, SettingsSource,
+};
 use auralis::params::MusicalSettings;
 use auralis::realtime::denormals::DenormalGuard;
-use auralis::realtime::{
-    AudioOutput, BlockRequest, TapProducer, Telemetry, TransportSnapshot, WaitPolicy, audio_ring,
-    request_ring,
-};
+use auralis::realtime::{EngineLink, TapProducer, Telemetry, WaitPolicy};
+use auralis::signal::SampleRate;
+use auralis::synth::RendererChoice;
 
 /// Seconds of audio per clock tick: a common sound-card period.
 const TICK_S: f64 = 0.01;
@@ -56,6 +57,12 @@ impl LiveSettings {
     }
 }
 
+impl SettingsSource for LiveSettings {
+    fn settings(&self) -> MusicalSettings {
+        self.get()
+    }
+}
+
 /// A running engine and its clock.
 pub struct LiveEngine {
     /// What is playing, published by the engine.
@@ -74,49 +81,36 @@ impl LiveEngine {
     /// # Errors
     /// When a thread cannot be started.
     pub fn start(
-        sample_rate: u32,
-        renderer: auralis::synth::RendererChoice,
+        sample_rate: SampleRate,
+        renderer: RendererChoice,
         settings: Arc<LiveSettings>,
         tap: TapProducer,
     ) -> Result<Self> {
-        let tick_frames = (TICK_S * sample_rate as f64).round() as usize;
+        let tick_frames = (TICK_S * f64::from(sample_rate.hz())).round() as usize;
         let config = EngineConfig {
-            lead_frames: (LEAD_S * sample_rate as f64) as usize,
+            lead_frames: sample_rate.frames(LEAD_S),
             renderer,
-            ..EngineConfig::for_host(sample_rate as f32, WaitPolicy::Realtime, tick_frames)
+            ..EngineConfig::for_host(sample_rate, WaitPolicy::Realtime, tick_frames)
         };
-        let (frames, consumer) = audio_ring(config.ring_frames(tick_frames));
-        let (requests, requests_rx) = request_ring();
         let telemetry = Arc::new(Telemetry::default());
         let feed = NowPlayingFeed::default();
-        let engine = EngineHandle::spawn(
+        let (engine, link) = engine::start(EngineSetup {
             config,
-            Box::new(settings.get()),
-            EngineIo {
-                frames,
-                requests: requests_rx,
-                notes: None,
-                feed: Some(feed.clone()),
-            },
-            telemetry.clone(),
-        )
+            settings: Box::new(settings.get()),
+            telemetry: telemetry.clone(),
+            feed: Some(feed.clone()),
+            midi_out: false,
+        })
         .context("cannot start the engine thread")?;
-        let output = AudioOutput::new(
-            consumer,
-            telemetry.clone(),
-            WaitPolicy::Realtime,
-            sample_rate as f32,
-        );
         let stop = Arc::new(AtomicBool::new(false));
         let mut clock = Clock {
             engine: Some(engine),
-            output,
-            requests,
+            link,
             tap,
             settings,
             stop: stop.clone(),
             tick_frames,
-            tick: Duration::from_secs_f64(tick_frames as f64 / sample_rate as f64),
+            tick: Duration::from_secs_f64(tick_frames as f64 / f64::from(sample_rate.hz())),
             lead_frames: config.lead_frames,
         };
         let thread = std::thread::Builder::new()
@@ -153,8 +147,8 @@ impl Drop for LiveEngine {
 /// The clock thread's state: what a host's audio callback holds.
 struct Clock {
     engine: Option<EngineHandle>,
-    output: AudioOutput,
-    requests: auralis::realtime::RequestProducer,
+    /// The engine's audio side, played as a sound card's callback would.
+    link: EngineLink,
     tap: TapProducer,
     settings: Arc<LiveSettings>,
     stop: Arc<AtomicBool>,
@@ -171,7 +165,7 @@ impl Clock {
     fn prime(&mut self) {
         self.request_tick();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while self.output.queued_frames() < self.lead_frames
+        while self.link.queued_frames() < self.lead_frames
             && Instant::now() < deadline
             && !self.stop.load(Ordering::Acquire)
         {
@@ -181,13 +175,8 @@ impl Clock {
 
     /// Asks the engine for the next tick's frames with the current settings.
     fn request_tick(&mut self) {
-        let at_frame = self.output.frames_consumed();
-        self.requests.publish(BlockRequest {
-            until_frame: at_frame + self.tick_frames as u64,
-            settings: self.settings.get(),
-            transport: TransportSnapshot::new(false, None, None, at_frame),
-            restart: false,
-        });
+        self.link
+            .request(self.tick_frames, self.settings.get(), None, false);
     }
 
     fn run(&mut self) {
@@ -198,7 +187,7 @@ impl Clock {
         let mut next = Instant::now();
         while !self.stop.load(Ordering::Acquire) {
             self.request_tick();
-            self.output.fill(&mut left, &mut right);
+            self.link.fill(&mut left, &mut right);
             self.tap.push_block(&left, &right);
 
             next += self.tick;

@@ -18,7 +18,7 @@ use crate::cli::RenderArgs;
 /// Renders `args.seconds` of music to `args.out` as stereo WAV, 32-bit float or 24-bit integer.
 pub fn run(args: &RenderArgs) -> Result<()> {
     DenormalGuard::enable_for_thread();
-    let total_frames = (args.seconds * args.sample_rate as f64).round() as u64;
+    let total_frames = (args.seconds * f64::from(args.sample_rate.hz())).round() as u64;
     let temp = temp_path(&args.out);
     let result = write(args, &temp, total_frames);
     if result.is_err() {
@@ -42,7 +42,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
 fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
     let spec = hound::WavSpec {
         channels: 2,
-        sample_rate: args.sample_rate,
+        sample_rate: args.sample_rate.hz_u32(),
         bits_per_sample: args.bits,
         sample_format: if args.bits == 24 {
             hound::SampleFormat::Int
@@ -54,8 +54,12 @@ fn write(args: &RenderArgs, temp: &Path, total_frames: u64) -> Result<()> {
         .with_context(|| format!("--out {}: cannot write here", args.out.display()))?;
     let settings = args.music.settings();
     // Offline, a slow GPU only makes the render slower: give it all the time it needs.
-    let mut engine = EngineCore::new(args.sample_rate as f32, &settings)
-        .with_renderer(args.renderer.into(), std::time::Duration::from_secs(2));
+    let mut engine = EngineCore::with_renderer(
+        args.sample_rate,
+        &settings,
+        args.renderer,
+        std::time::Duration::from_secs(2),
+    );
     eprintln!("auralis: rendering with {}", engine.renderer_description());
     let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
     let mut done = 0u64;

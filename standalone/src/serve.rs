@@ -9,17 +9,14 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use anyhow::{Context, Result};
-use auralis::monitor::{MonitorConfig, MonitorServer, ParamsControl, StatusSource};
-use auralis::realtime::tap_ring;
-
+use atomic_float::AtomicF32;
+use auralis::monitor::{EngineStatus, MonitorConfig, MonitorServer, ParamsControl};
 use auralis::params::display_name;
+use auralis::realtime::tap_ring_for;
 
 use crate::api::LiveApi;
 use crate::cli::ServeArgs;
 use crate::live::{LiveEngine, LiveSettings};
-
-/// Seconds of audio the tap holds for the monitor: room for its thread to be late.
-const TAP_S: usize = 2;
 
 /// Runs the server until a termination signal.
 pub fn run(args: &ServeArgs) -> Result<()> {
@@ -31,32 +28,27 @@ pub fn run(args: &ServeArgs) -> Result<()> {
 
     let sample_rate = args.sample_rate;
     let settings = Arc::new(LiveSettings::new(args.music.settings()));
-    let (tap, tap_rx) = tap_ring(TAP_S * sample_rate as usize);
-    let engine = LiveEngine::start(sample_rate, args.renderer.into(), settings.clone(), tap)?;
-    let api = Arc::new(LiveApi {
+    let (tap, tap_rx) = tap_ring_for(sample_rate);
+    let engine = LiveEngine::start(sample_rate, args.renderer, settings.clone(), tap)?;
+    let status = Arc::new(EngineStatus {
         settings: settings.clone(),
         feed: engine.feed.clone(),
         telemetry: engine.telemetry.clone(),
+        sample_rate: Arc::new(AtomicF32::new(sample_rate.hz())),
         renderer: args.renderer.to_string(),
-        sample_rate,
     });
     let config = MonitorConfig {
         bind: SocketAddr::new(args.bind, args.port),
         token: args.token.clone(),
         max_listeners: args.max_listeners as usize,
     };
-    let params: Option<Arc<dyn ParamsControl>> = args
-        .token
-        .is_some()
-        .then(|| api.clone() as Arc<dyn ParamsControl>);
-    let server = MonitorServer::start(
-        config,
-        tap_rx,
-        sample_rate,
-        api.clone() as Arc<dyn StatusSource>,
-        params,
-    )
-    .with_context(|| format!("--bind {} --port {}", args.bind, args.port))?;
+    let params: Option<Arc<dyn ParamsControl>> = args.token.is_some().then(|| {
+        Arc::new(LiveApi {
+            settings: settings.clone(),
+        }) as Arc<dyn ParamsControl>
+    });
+    let server = MonitorServer::start(config, tap_rx, sample_rate, status, params)
+        .with_context(|| format!("--bind {} --port {}", args.bind, args.port))?;
 
     let now = settings.get();
     println!(

@@ -14,6 +14,7 @@ use auralis::monitor::{
     StatusSource,
 };
 use auralis::realtime::{TapProducer, tap_ring};
+use auralis::signal::SampleRate;
 use auralis_tests::checks::XorShift;
 use serde_json::{Value, json};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -153,9 +154,14 @@ impl Fixture {
         let (producer, consumer) = tap_ring(SAMPLE_RATE as usize / 2);
         let status = TestStatus::new();
         let params: Arc<dyn ParamsControl> = status.clone();
-        let server =
-            MonitorServer::start(config, consumer, SAMPLE_RATE, status.clone(), Some(params))
-                .expect("the server starts on a free loopback port");
+        let server = MonitorServer::start(
+            config,
+            consumer,
+            SampleRate::DEFAULT,
+            status.clone(),
+            Some(params),
+        )
+        .expect("the server starts on a free loopback port");
         // The producer starts after the server, so packet 0 holds the first frames pushed.
         let sine = SineTap::start(producer);
         Self {
@@ -788,7 +794,13 @@ fn a_public_address_without_a_token_is_refused() {
         bind: "0.0.0.0:0".parse().unwrap(),
         ..MonitorConfig::default()
     };
-    let result = MonitorServer::start(config, consumer, SAMPLE_RATE, TestStatus::new(), None);
+    let result = MonitorServer::start(
+        config,
+        consumer,
+        SampleRate::DEFAULT,
+        TestStatus::new(),
+        None,
+    );
     let error = result.err().expect("refused");
     assert!(matches!(error, MonitorError::TokenRequired { .. }));
     assert!(error.to_string().contains("token"), "{error}");

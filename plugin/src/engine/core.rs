@@ -2,13 +2,14 @@
 //! → renderer → percussion → effects.
 
 use std::collections::VecDeque;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::compose::{Composer, ComposerSettings, Layer, NoteEvent, PercussionKind};
 use crate::music::midi_to_hz;
 use crate::params::MusicalSettings;
 use crate::realtime::{Frame, NoteOutProducer, TransportSnapshot};
+use crate::signal::{SampleRate, sanitize};
 use crate::synth::effects::Effects;
 use crate::synth::percussion::{Percussion, PercussionVoice};
 use crate::synth::{
@@ -19,7 +20,7 @@ use crate::synth::{
 use super::feed::{FixedText, NowPlaying, NowPlayingFeed};
 use super::midi::MidiOut;
 use super::settings::composer_settings;
-use super::timeline::Timeline;
+use super::timeline::{BlockTiming, Timeline};
 
 /// Frames the engine renders per step. Small enough that a settings change is heard within a
 /// few milliseconds, large enough to amortise per-block work.
@@ -35,14 +36,14 @@ const VOICE_BUDGET: usize = 40;
 /// Output level of the mix before the effects, calibrated so that the default patch sits near
 /// -18 LUFS after them.
 const MIX_GAIN: f32 = 4.5;
-/// How often the now-playing feed is refreshed, in frames at 48 kHz (about 20 times a second).
+/// How often the now-playing feed is refreshed, in seconds (20 times a second).
 const FEED_INTERVAL_S: f64 = 0.05;
 
 /// Renders the music for one instance. Deterministic: the same sequence of settings and block
 /// lengths gives the same frames.
 pub struct EngineCore {
     /// Frames per second of the output.
-    sample_rate: f32,
+    sample_rate: SampleRate,
     /// Beat position of the next frame.
     timeline: Timeline,
     /// The music; rebuilt when the seed changes.
@@ -55,12 +56,8 @@ pub struct EngineCore {
     scheduled: VecDeque<NoteEvent>,
     /// Scratch for the composer's output.
     planned: Vec<NoteEvent>,
-    /// The sounding tonal voices.
-    voices: VoiceAllocator,
-    /// The voices' partials for the slice being rendered.
-    partials: PartialBlock,
-    /// GPU → CPU → silence.
-    renderer: RendererChain,
+    /// The tonal voices and what renders them.
+    tonal: TonalVoices,
     /// Pulses, ticks, shakers, bells.
     percussion: Percussion,
     /// Reverb, delay, compressor, limiter.
@@ -82,20 +79,40 @@ pub struct EngineCore {
 }
 
 impl EngineCore {
-    /// Prepares an engine for `sample_rate` (clamped to 8 kHz..=768 kHz; non-finite becomes
-    /// 48 kHz), starting at beat 0 with `settings`.
-    pub fn new(sample_rate: f32, settings: &MusicalSettings) -> Self {
-        let sample_rate = if sample_rate.is_finite() {
-            sample_rate.clamp(8_000.0, 768_000.0)
-        } else {
-            48_000.0
-        };
+    /// Prepares an engine at `sample_rate`, starting at beat 0 with `settings`, whose voices
+    /// the CPU renders (then silence, should it fail).
+    pub fn new(sample_rate: SampleRate, settings: &MusicalSettings) -> Self {
+        Self::with_chain(sample_rate, settings, |_| {
+            RendererChain::new(vec![
+                Box::new(CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES)) as Box<dyn Renderer>,
+                Box::new(SilentRenderer),
+            ])
+        })
+    }
+
+    /// Prepares an engine like [`Self::new`] whose voices `choice` renders (GPU → CPU →
+    /// silence, or CPU → silence), giving the GPU at most `gpu_timeout` per block. Sets the GPU
+    /// up, so call it on the engine thread.
+    pub fn with_renderer(
+        sample_rate: SampleRate,
+        settings: &MusicalSettings,
+        choice: RendererChoice,
+        gpu_timeout: Duration,
+    ) -> Self {
+        Self::with_chain(sample_rate, settings, |max_partials| {
+            renderer_chain(choice, gpu_timeout, max_partials)
+        })
+    }
+
+    /// An engine whose renderer chain `chain` builds for blocks of up to the given number of
+    /// partials.
+    fn with_chain(
+        sample_rate: SampleRate,
+        settings: &MusicalSettings,
+        chain: impl FnOnce(usize) -> RendererChain,
+    ) -> Self {
         let voices = VoiceAllocator::new(VOICE_BUDGET);
-        let partials = PartialBlock::with_capacity(voices.max_partials());
-        let renderer = RendererChain::new(vec![
-            Box::new(CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES)) as Box<dyn Renderer>,
-            Box::new(SilentRenderer),
-        ]);
+        let renderer = chain(voices.max_partials());
         Self {
             sample_rate,
             timeline: Timeline::new(sample_rate),
@@ -104,9 +121,11 @@ impl EngineCore {
             applied: composer_settings(settings),
             scheduled: VecDeque::with_capacity(1024),
             planned: Vec::with_capacity(1024),
-            voices,
-            partials,
-            renderer,
+            tonal: TonalVoices {
+                partials: PartialBlock::with_capacity(voices.max_partials()),
+                voices,
+                renderer,
+            },
             percussion: Percussion::new(sample_rate, settings.seed as u64),
             effects: Effects::new(sample_rate),
             left: vec![0.0; ENGINE_BLOCK_FRAMES],
@@ -120,16 +139,9 @@ impl EngineCore {
         }
     }
 
-    /// Renders the voices with `choice` (GPU → CPU → silence, or CPU → silence), giving the GPU
-    /// at most `gpu_timeout` per block. Sets the GPU up, so call it on the engine thread.
-    pub fn with_renderer(mut self, choice: RendererChoice, gpu_timeout: Duration) -> Self {
-        self.renderer = renderer_chain(choice, gpu_timeout, self.voices.max_partials());
-        self
-    }
-
     /// The renderer producing the voices now, described for people ("gpu: llvmpipe …").
     pub fn renderer_description(&self) -> String {
-        let current = self.renderer.current();
+        let current = self.tonal.renderer.current();
         format!("{}: {}", current.kind().as_str(), current.describe())
     }
 
@@ -146,7 +158,7 @@ impl EngineCore {
     }
 
     /// The output sample rate.
-    pub fn sample_rate(&self) -> f32 {
+    pub fn sample_rate(&self) -> SampleRate {
         self.sample_rate
     }
 
@@ -157,7 +169,7 @@ impl EngineCore {
 
     /// The renderer in use.
     pub fn renderer_kind(&self) -> RendererKind {
-        self.renderer.current().kind()
+        self.tonal.renderer.current().kind()
     }
 
     /// Starts the music over from its beginning with `settings`, from the next frame, with
@@ -170,7 +182,7 @@ impl EngineCore {
         self.applied = composer_settings;
         self.scheduled.clear();
         self.timeline.restart();
-        self.voices.clear();
+        self.tonal.voices.clear();
         self.percussion.reset();
         self.effects.reset();
         self.feed_countdown = 0;
@@ -202,6 +214,7 @@ impl EngineCore {
         }
     }
 
+    /// One engine block, step by step.
     fn render_chunk(
         &mut self,
         settings: &MusicalSettings,
@@ -210,38 +223,60 @@ impl EngineCore {
     ) {
         let frames = out.len();
         let timing = self.timeline.next_block(settings, transport, frames);
+        self.follow_settings(settings, &timing);
+        let end_beat = timing.start_beat + timing.beats_per_frame * frames as f64;
+        self.plan_until(end_beat + LOOKAHEAD_BEATS);
+        self.play_due_notes(settings, &timing, end_beat, frames);
+        self.mix_and_finish(settings, &timing, out);
+        self.frames_rendered += frames as u64;
+        self.midi.flush_until(self.frames_rendered);
+        self.publish_feed(settings, timing.start_beat, timing.tempo_bpm, frames);
+    }
+
+    /// Follows the block's settings: a new seed is new music from here on (what sounds rings
+    /// out), a host jump or loop re-positions the music (the old notes fade quickly), and any
+    /// other change reaches the composer.
+    fn follow_settings(&mut self, settings: &MusicalSettings, timing: &BlockTiming) {
         let mut composer_settings = composer_settings(settings);
         composer_settings.tempo_bpm = timing.tempo_bpm as f32;
-
         if settings.seed != self.seed {
-            // A new seed is new music from here on; what sounds now rings out.
             self.seed = settings.seed;
             self.composer = Composer::new(settings.seed as u64, composer_settings);
             self.applied = composer_settings;
             self.composer.seek(timing.start_beat);
             self.restart_sustained();
-            self.voices.release_all();
+            self.tonal.voices.release_all();
             self.midi.all_off(self.frames_rendered);
         } else if timing.jumped {
-            // A host jump or loop: the music re-positions, the old notes fade quickly.
             self.composer.seek(timing.start_beat);
             self.restart_sustained();
-            self.voices.steal_all();
+            self.tonal.voices.steal_all();
             self.midi.all_off(self.frames_rendered);
         }
         if composer_settings != self.applied {
             self.applied = composer_settings;
             self.composer.set_settings(composer_settings);
         }
+    }
 
-        let end_beat = timing.start_beat + timing.beats_per_frame * frames as f64;
+    /// Has the composer plan every note that starts before `until_beat`.
+    fn plan_until(&mut self, until_beat: f64) {
         self.planned.clear();
-        self.composer
-            .advance_to(end_beat + LOOKAHEAD_BEATS, &mut self.planned);
+        self.composer.advance_to(until_beat, &mut self.planned);
         self.scheduled.extend(self.planned.drain(..));
+    }
 
-        let left = &mut self.left[..frames];
-        let right = &mut self.right[..frames];
+    /// Starts every planned note that falls in this block, at its frame: percussion is
+    /// triggered at its exact offset, tonal voices on the onset grid, the voices before each
+    /// onset rendered first so a new note never sounds early. Renders the voices to the end of
+    /// the block into the mix buffers.
+    fn play_due_notes(
+        &mut self,
+        settings: &MusicalSettings,
+        timing: &BlockTiming,
+        end_beat: f64,
+        frames: usize,
+    ) {
         let mut cursor = 0;
         let seconds_per_beat = 60.0 / timing.tempo_bpm;
         while let Some(event) = self.scheduled.front().copied() {
@@ -258,8 +293,9 @@ impl EngineCore {
                 settings.midi_out,
                 &event,
                 self.frames_rendered + offset as u64,
-                (duration_s * self.sample_rate as f64) as u64,
+                (duration_s * f64::from(self.sample_rate.hz())) as u64,
             );
+            let pitch_hz = midi_to_hz(event.midi_note as f64);
             match event.layer {
                 Layer::Percussion(kind) => {
                     let (voice, pan) = percussion_voice(kind, event.midi_note);
@@ -267,7 +303,7 @@ impl EngineCore {
                         voice,
                         offset,
                         velocity,
-                        midi_to_hz(event.midi_note as f64) as f32,
+                        pitch_hz as f32,
                         settings.brightness,
                         pan,
                     );
@@ -275,20 +311,12 @@ impl EngineCore {
                 layer => {
                     let onset = offset / ONSET_GRID_FRAMES * ONSET_GRID_FRAMES;
                     if onset > cursor {
-                        Self::render_voices(
-                            &mut self.voices,
-                            &mut self.partials,
-                            &mut self.renderer,
-                            self.sample_rate,
-                            settings.brightness,
-                            &mut left[cursor..onset],
-                            &mut right[cursor..onset],
-                        );
+                        self.render_tonal(cursor..onset, settings.brightness);
                         cursor = onset;
                     }
-                    self.voices.note_on(NoteRequest {
+                    self.tonal.voices.note_on(NoteRequest {
                         instrument: instrument_for(layer),
-                        freq_hz: midi_to_hz(event.midi_note as f64),
+                        freq_hz: pitch_hz,
                         velocity,
                         pan: tonal_pan(layer, event.midi_note),
                         duration_s,
@@ -296,15 +324,29 @@ impl EngineCore {
                 }
             }
         }
-        Self::render_voices(
-            &mut self.voices,
-            &mut self.partials,
-            &mut self.renderer,
+        self.render_tonal(cursor..frames, settings.brightness);
+    }
+
+    /// Renders the tonal voices over `frames` of the block into the mix buffers.
+    fn render_tonal(&mut self, frames: std::ops::Range<usize>, brightness: f32) {
+        self.tonal.render(
             self.sample_rate,
-            settings.brightness,
-            &mut left[cursor..],
-            &mut right[cursor..],
+            brightness,
+            &mut self.left[frames.clone()],
+            &mut self.right[frames],
         );
+    }
+
+    /// Adds the percussion to the voices, runs the effects and writes the block out.
+    fn mix_and_finish(
+        &mut self,
+        settings: &MusicalSettings,
+        timing: &BlockTiming,
+        out: &mut [Frame],
+    ) {
+        let frames = out.len();
+        let left = &mut self.left[..frames];
+        let right = &mut self.right[..frames];
         self.percussion.render_add(left, right);
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             *l *= MIX_GAIN;
@@ -312,13 +354,10 @@ impl EngineCore {
         }
         self.effects
             .process(settings.space, timing.tempo_bpm as f32, left, right);
-
+        // The effects end in a limiter; this only keeps a broken number from leaving.
         for (frame, (l, r)) in out.iter_mut().zip(left.iter().zip(right.iter())) {
-            *frame = [finite_or_zero(*l), finite_or_zero(*r)];
+            *frame = [sanitize(*l, f32::MAX), sanitize(*r, f32::MAX)];
         }
-        self.frames_rendered += frames as u64;
-        self.midi.flush_until(self.frames_rendered);
-        self.publish_feed(settings, timing.start_beat, timing.tempo_bpm, frames);
     }
 
     /// After a seek: forgets the old plan and restarts the notes that would be sounding at the
@@ -328,23 +367,6 @@ impl EngineCore {
         self.planned.clear();
         self.composer.sustained_notes(&mut self.planned);
         self.scheduled.extend(self.planned.drain(..));
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn render_voices(
-        voices: &mut VoiceAllocator,
-        partials: &mut PartialBlock,
-        renderer: &mut RendererChain,
-        sample_rate: f32,
-        brightness: f32,
-        left: &mut [f32],
-        right: &mut [f32],
-    ) {
-        if left.is_empty() {
-            return;
-        }
-        voices.write_block(left.len(), sample_rate as f64, brightness, partials);
-        renderer.render(partials, left, right);
     }
 
     fn publish_feed(
@@ -361,10 +383,10 @@ impl EngineCore {
             self.feed_countdown -= frames;
             return;
         }
-        self.feed_countdown = (FEED_INTERVAL_S * self.sample_rate as f64) as usize;
+        self.feed_countdown = self.sample_rate.frames(FEED_INTERVAL_S);
         let mut now = NowPlaying::new(settings, beat, tempo_bpm, self.composer.current_chord());
-        now.active_voices = self.voices.active_voices() as u32;
-        now.renderer = self.renderer.current().kind();
+        now.active_voices = self.tonal.voices.active_voices() as u32;
+        now.renderer = self.tonal.renderer.current().kind();
         if now.renderer != self.reported_renderer {
             // A fallback happened (or this is the first report): describe the new renderer.
             self.reported_renderer = now.renderer;
@@ -381,10 +403,43 @@ impl EngineCore {
     }
 }
 
-/// Why `auto` found no hardware GPU in this process, once it has looked. Adapters do not appear
-/// mid-session, and probing takes long enough (loading Vulkan drivers) to delay an engine's
-/// first block at every activation, so the answer is kept.
-static NO_HARDWARE_GPU: OnceLock<String> = OnceLock::new();
+/// The tonal voices, their partials for the slice being rendered, and the renderer that sums
+/// them: what renders the sustained and melodic layers between note onsets.
+struct TonalVoices {
+    /// The sounding voices.
+    voices: VoiceAllocator,
+    /// The voices' partials for the slice being rendered.
+    partials: PartialBlock,
+    /// GPU → CPU → silence.
+    renderer: RendererChain,
+}
+
+impl TonalVoices {
+    /// Adds the voices' next `left.len()` frames into `left` and `right`.
+    fn render(
+        &mut self,
+        sample_rate: SampleRate,
+        brightness: f32,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        if left.is_empty() {
+            return;
+        }
+        self.voices.write_block(
+            left.len(),
+            f64::from(sample_rate.hz()),
+            brightness,
+            &mut self.partials,
+        );
+        self.renderer.render(&self.partials, left, right);
+    }
+}
+
+/// Whether `auto` found no hardware GPU in this process, once it has looked. Adapters do not
+/// appear mid-session, and probing takes long enough (loading Vulkan drivers) to delay an
+/// engine's first block at every activation, so the answer is kept (and was logged once).
+static NO_HARDWARE_GPU: AtomicBool = AtomicBool::new(false);
 
 /// The fallback chain for `choice`. A GPU that cannot be set up is reported and skipped.
 fn renderer_chain(
@@ -393,7 +448,7 @@ fn renderer_chain(
     max_partials: usize,
 ) -> RendererChain {
     let selection = match choice {
-        RendererChoice::Auto if NO_HARDWARE_GPU.get().is_some() => None,
+        RendererChoice::Auto if NO_HARDWARE_GPU.load(Ordering::Relaxed) => None,
         RendererChoice::Auto => Some(GpuSelection::Auto),
         RendererChoice::Gpu => Some(GpuSelection::Force),
         RendererChoice::Cpu => None,
@@ -416,7 +471,7 @@ fn renderer_chain(
             Err(err) => {
                 nice_plug::nice_log!("renderer auto: {err}; rendering on the CPU");
                 if matches!(err, GpuError::NoAdapter | GpuError::OnlySoftware(_)) {
-                    let _ = NO_HARDWARE_GPU.set(err.to_string());
+                    NO_HARDWARE_GPU.store(true, Ordering::Relaxed);
                 }
             }
         }
@@ -468,11 +523,6 @@ fn percussion_voice(kind: PercussionKind, midi_note: u8) -> (PercussionVoice, f3
         PercussionKind::Shaker => (PercussionVoice::Shaker, -0.3 * side),
         PercussionKind::Bell => (PercussionVoice::Bell, 0.5 * side),
     }
-}
-
-#[inline]
-fn finite_or_zero(sample: f32) -> f32 {
-    if sample.is_finite() { sample } else { 0.0 }
 }
 
 #[cfg(test)]

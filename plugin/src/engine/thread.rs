@@ -15,21 +15,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use crate::params::{MusicalSettings, SharedParams};
+use crate::params::{AuralisParams, MusicalSettings};
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::output::FADE_S;
 use crate::realtime::{
-    BlockRequest, Frame, FrameProducer, NoteOutProducer, RequestConsumer, Telemetry, WaitPolicy,
+    AudioOutput, BlockRequest, EngineLink, Frame, FrameProducer, NoteOutProducer, RequestConsumer,
+    Telemetry, WaitPolicy, audio_ring, note_ring, request_ring,
 };
 
+use super::config::EngineConfig;
 use super::core::{ENGINE_BLOCK_FRAMES, EngineCore};
 use super::feed::NowPlayingFeed;
-use crate::synth::RendererChoice;
 
-/// How far beyond the largest host block the engine keeps the ring filled in realtime mode, in
-/// seconds: enough to ride out a scheduling hiccup, little enough that parameter changes feel
-/// immediate.
-pub const REALTIME_AHEAD_S: f32 = 0.03;
 /// Sleep between checks for requests. Short, because a faster-than-realtime host may ask for
 /// the next block at once; realtime hosts are covered by the lead whatever this is.
 const IDLE_POLL: Duration = Duration::from_micros(500);
@@ -40,9 +37,15 @@ pub trait SettingsSource: Send + 'static {
     fn settings(&self) -> MusicalSettings;
 }
 
-impl SettingsSource for SharedParams {
+impl SettingsSource for AuralisParams {
     fn settings(&self) -> MusicalSettings {
-        self.as_ref().settings()
+        AuralisParams::settings(self)
+    }
+}
+
+impl<S: SettingsSource + Sync + ?Sized> SettingsSource for Arc<S> {
+    fn settings(&self) -> MusicalSettings {
+        (**self).settings()
     }
 }
 
@@ -52,60 +55,75 @@ impl SettingsSource for MusicalSettings {
     }
 }
 
-/// What an engine thread is started with.
-#[derive(Debug, Clone, Copy)]
-pub struct EngineConfig {
-    /// Output sample rate.
-    pub sample_rate: f32,
-    /// Frames the engine renders beyond the newest request.
-    pub lead_frames: usize,
-    /// Which renderer plays the voices.
-    pub renderer: RendererChoice,
-}
-
-impl EngineConfig {
-    /// The configuration for a host's buffer set-up: in realtime mode, a lead of
-    /// [`REALTIME_AHEAD_S`] beyond the largest block the host may ask for; offline, none.
-    pub fn for_host(sample_rate: f32, policy: WaitPolicy, max_block_frames: usize) -> Self {
-        let lead_frames = match policy {
-            WaitPolicy::Realtime => {
-                (REALTIME_AHEAD_S * sample_rate.max(1.0)) as usize + max_block_frames
-            }
-            WaitPolicy::Offline => 0,
-        };
-        Self {
-            sample_rate,
-            lead_frames,
-            renderer: RendererChoice::Auto,
-        }
-    }
-
-    /// The longest the GPU may take for one block before the engine falls back to the CPU:
-    /// within the lead, so the audio thread never notices; offline, generous.
-    pub fn gpu_timeout(&self) -> Duration {
-        if self.lead_frames == 0 {
-            return Duration::from_secs(2);
-        }
-        Duration::from_secs_f64(self.lead_frames as f64 / self.sample_rate.max(1.0) as f64 / 2.0)
-    }
-
-    /// Ring capacity that always holds the lead, one more host block of `max_block_frames` and
-    /// the part of an engine block beyond them.
-    pub fn ring_frames(&self, max_block_frames: usize) -> usize {
-        self.lead_frames + max_block_frames.max(ENGINE_BLOCK_FRAMES) + 2 * ENGINE_BLOCK_FRAMES
-    }
-}
-
-/// The engine's connections to the rest of the plugin.
-pub struct EngineIo {
-    /// Where rendered frames go.
-    pub frames: FrameProducer,
-    /// Where block requests come from.
-    pub requests: RequestConsumer,
-    /// Where composed notes go out as MIDI, if anyone listens.
-    pub notes: Option<NoteOutProducer>,
-    /// Where the now-playing snapshots go, if anyone reads them.
+/// Everything an engine thread is started with, apart from its rings, which [`start`] makes.
+pub struct EngineSetup {
+    /// Rate, wait policy, lead and renderer.
+    pub config: EngineConfig,
+    /// The settings the engine starts with, before the first request brings its own.
+    pub settings: Box<dyn SettingsSource>,
+    /// Counters shared by the audio side, the engine and status reporting.
+    pub telemetry: Arc<Telemetry>,
+    /// Where the engine publishes what is playing, if anyone reads it (the editor, a monitor).
     pub feed: Option<NowPlayingFeed>,
+    /// Whether the composed notes go out as MIDI through the link's
+    /// [`EngineLink::send_notes`].
+    pub midi_out: bool,
+}
+
+/// Starts an engine thread and returns it with the audio side's end of its rings, as a pair:
+/// the request ring into the engine, the audio ring out of it (behind the underrun-safe
+/// [`AudioOutput`]) and, with `midi_out`, the note ring. Allocates every ring for the
+/// configuration's largest block and lead, so the audio side never does; call it when the
+/// host activates the plugin (or a server or test starts playing).
+///
+/// # Errors
+/// Fails only if the operating system refuses to create a thread.
+pub fn start(setup: EngineSetup) -> std::io::Result<(EngineHandle, EngineLink)> {
+    start_with(setup, Faults::default())
+}
+
+fn start_with(setup: EngineSetup, faults: Faults) -> std::io::Result<(EngineHandle, EngineLink)> {
+    let EngineSetup {
+        config,
+        settings,
+        telemetry,
+        feed,
+        midi_out,
+    } = setup;
+    let (frames, consumer) = audio_ring(config.ring_frames());
+    let (mut requests, requests_rx) = request_ring();
+    let (notes_tx, notes_rx) = if midi_out {
+        let (tx, rx) = note_ring();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let io = EngineIo {
+        frames,
+        requests: requests_rx,
+        notes: notes_tx,
+        feed,
+    };
+    let engine = EngineHandle::spawn(config, settings, io, telemetry.clone(), faults)?;
+    if config.policy == WaitPolicy::Offline
+        && let Some(thread) = engine.thread()
+    {
+        requests.wake_after_requests(thread);
+    }
+    let output = AudioOutput::new(consumer, telemetry, config.policy, config.sample_rate);
+    Ok((engine, EngineLink::new(output, requests, notes_rx)))
+}
+
+/// The engine thread's ends of its rings.
+struct EngineIo {
+    /// Where rendered frames go.
+    frames: FrameProducer,
+    /// Where block requests come from.
+    requests: RequestConsumer,
+    /// Where composed notes go out as MIDI, if anyone listens.
+    notes: Option<NoteOutProducer>,
+    /// Where the now-playing snapshots go, if anyone reads them.
+    feed: Option<NowPlayingFeed>,
 }
 
 /// A running engine thread. Stopping (or dropping) it joins the thread.
@@ -117,20 +135,8 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    /// Starts an engine thread that answers `io.requests` into `io.frames`.
-    ///
-    /// # Errors
-    /// Fails only if the operating system refuses to create a thread.
-    pub fn spawn(
-        config: EngineConfig,
-        settings: Box<dyn SettingsSource>,
-        io: EngineIo,
-        telemetry: Arc<Telemetry>,
-    ) -> std::io::Result<Self> {
-        Self::spawn_with(config, settings, io, telemetry, Faults::default())
-    }
-
-    fn spawn_with(
+    /// Starts the thread that answers `io.requests` into `io.frames`.
+    fn spawn(
         config: EngineConfig,
         settings: Box<dyn SettingsSource>,
         io: EngineIo,
@@ -187,7 +193,7 @@ impl EngineHandle {
     }
 
     /// The engine thread, for waking it after requests in offline mode.
-    pub fn thread(&self) -> Option<Thread> {
+    fn thread(&self) -> Option<Thread> {
         self.thread.as_ref().map(|t| t.thread().clone())
     }
 
@@ -214,8 +220,12 @@ impl Drop for EngineHandle {
 }
 
 fn new_core(config: &EngineConfig, settings: &MusicalSettings) -> EngineCore {
-    EngineCore::new(config.sample_rate, settings)
-        .with_renderer(config.renderer, config.gpu_timeout())
+    EngineCore::with_renderer(
+        config.sample_rate,
+        settings,
+        config.renderer,
+        config.gpu_timeout(),
+    )
 }
 
 /// Faults a test makes the engine loop suffer; none outside tests.
@@ -446,7 +456,7 @@ impl EngineLoop {
     /// Pushes a short ramp from the newest frame down to silence.
     fn fade_out(&mut self) {
         let frames =
-            ((FADE_S * self.config.sample_rate.max(1.0)) as usize).clamp(1, ENGINE_BLOCK_FRAMES);
+            ((FADE_S * self.config.sample_rate.hz()) as usize).clamp(1, ENGINE_BLOCK_FRAMES);
         if !self.wait_for_room(frames) {
             return;
         }
@@ -476,386 +486,4 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::params::KeyName;
-    use crate::realtime::{
-        AudioOutput, FillOutcome, RequestProducer, TransportSnapshot, audio_ring, request_ring,
-    };
-
-    const SR: f32 = 48_000.0;
-    const BLOCK: usize = 512;
-
-    struct Rig {
-        engine: EngineHandle,
-        output: AudioOutput,
-        requests: RequestProducer,
-        telemetry: Arc<Telemetry>,
-        /// Restarts this host has asked for.
-        restarts: u64,
-        /// Whether the host gives the engine time to answer each block (see `block_with`).
-        patient: bool,
-    }
-
-    impl Rig {
-        fn start(policy: WaitPolicy) -> Self {
-            Self::start_with(policy, Faults::default())
-        }
-
-        fn start_with(policy: WaitPolicy, faults: Faults) -> Self {
-            // The CPU renderer: these tests are about the loop, and probing for a GPU (again
-            // for every fresh engine after a panic) can take seconds on a busy machine, longer
-            // than a bounce waits for a block.
-            let config = EngineConfig {
-                renderer: RendererChoice::Cpu,
-                ..EngineConfig::for_host(SR, policy, BLOCK)
-            };
-            let (producer, consumer) = audio_ring(config.ring_frames(BLOCK));
-            let (mut requests, requests_rx) = request_ring();
-            let telemetry = Arc::new(Telemetry::default());
-            let io = EngineIo {
-                frames: producer,
-                requests: requests_rx,
-                notes: None,
-                feed: None,
-            };
-            let engine = EngineHandle::spawn_with(
-                config,
-                Box::new(MusicalSettings::default()),
-                io,
-                telemetry.clone(),
-                faults,
-            )
-            .expect("spawn");
-            if policy == WaitPolicy::Offline {
-                requests.wake_after_requests(engine.thread().expect("running"));
-            }
-            let output = AudioOutput::new(consumer, telemetry.clone(), policy, SR);
-            Self {
-                engine,
-                output,
-                requests,
-                telemetry,
-                restarts: 0,
-                patient: true,
-            }
-        }
-
-        /// One host block: request it with `settings`, then play it.
-        fn block(&mut self, settings: MusicalSettings, out: &mut [Frame]) -> FillOutcome {
-            self.block_with(settings, out, false)
-        }
-
-        /// One host block, after the host's `reset()` if `restart`.
-        fn block_with(
-            &mut self,
-            settings: MusicalSettings,
-            out: &mut [Frame],
-            restart: bool,
-        ) -> FillOutcome {
-            let at_frame = self.output.frames_consumed();
-            if restart {
-                self.output.request_restart();
-                self.restarts += 1;
-            }
-            self.requests.publish(BlockRequest {
-                until_frame: at_frame + out.len() as u64,
-                settings,
-                transport: TransportSnapshot::new(false, None, None, at_frame),
-                restart,
-            });
-            // A realtime host is paced by its sound card, so the engine has a block's time to
-            // answer; this test host runs flat out, so it gives the engine that time here, or a
-            // loaded test machine would turn scheduling delays into underruns.
-            let patience = if self.patient {
-                Duration::from_secs(1)
-            } else {
-                Duration::ZERO
-            };
-            let deadline = std::time::Instant::now() + patience;
-            let ready = || {
-                let (restarts, restart_frame) = self.telemetry.restarts();
-                if restart {
-                    // The ring still holds stale frames: count only those after the restart.
-                    restarts >= self.restarts
-                        && self.telemetry.frames_rendered() >= restart_frame + out.len() as u64
-                } else {
-                    self.output.queued_frames() >= out.len()
-                }
-            };
-            while !ready() && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            let mut left = [0.0; BLOCK];
-            let mut right = [0.0; BLOCK];
-            let outcome = self
-                .output
-                .fill(&mut left[..out.len()], &mut right[..out.len()]);
-            for (i, frame) in out.iter_mut().enumerate() {
-                *frame = [left[i], right[i]];
-            }
-            outcome
-        }
-    }
-
-    #[test]
-    fn offline_engine_delivers_every_block_without_underrun() {
-        let mut rig = Rig::start(WaitPolicy::Offline);
-        let mut out = [[0.0; 2]; BLOCK];
-        let mut energy = 0.0f64;
-        for _ in 0..200 {
-            let outcome = rig.block(MusicalSettings::default(), &mut out);
-            assert_eq!(outcome, FillOutcome::Complete);
-            energy += out.iter().map(|f| (f[0] as f64).powi(2)).sum::<f64>();
-        }
-        assert!(energy > 1.0, "audible: {energy}");
-        assert_eq!(rig.telemetry.underruns(), 0);
-        rig.engine.stop();
-        assert!(!rig.telemetry.engine_running());
-    }
-
-    #[test]
-    fn realtime_engine_renders_exactly_its_lead_ahead_and_stops_promptly() {
-        let mut rig = Rig::start(WaitPolicy::Realtime);
-        let lead = EngineConfig::for_host(SR, WaitPolicy::Realtime, BLOCK).lead_frames;
-        assert!(lead >= BLOCK + (REALTIME_AHEAD_S * SR) as usize);
-        std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(
-            rig.output.queued_frames(),
-            0,
-            "nothing before the first request"
-        );
-        let mut out = [[0.0; 2]; BLOCK];
-        assert_eq!(
-            rig.block(MusicalSettings::default(), &mut out),
-            FillOutcome::Complete
-        );
-        std::thread::sleep(Duration::from_millis(50));
-        // Whole engine blocks up to the block asked for plus the lead, minus the block played.
-        let rendered = (BLOCK + lead).next_multiple_of(ENGINE_BLOCK_FRAMES);
-        assert_eq!(rig.output.queued_frames(), rendered - BLOCK);
-        let started = std::time::Instant::now();
-        rig.engine.stop();
-        assert!(started.elapsed() < Duration::from_secs(1));
-        assert!(!rig.telemetry.engine_running());
-    }
-
-    /// The same blocks and parameter changes give the same samples whether the host calls
-    /// `process()` back to back or with pauses: timing never leaks into the music.
-    fn automated_render(policy: WaitPolicy, pause_every: Option<usize>) -> (Vec<Frame>, u64) {
-        let mut rig = Rig::start(policy);
-        let mut rendered = Vec::new();
-        let mut out = [[0.0; 2]; BLOCK];
-        for block in 0..120 {
-            let key = if block < 60 { KeyName::D } else { KeyName::G };
-            let settings = MusicalSettings {
-                key,
-                ..MusicalSettings::default()
-            };
-            if pause_every.is_some_and(|n| block % n == 0) {
-                std::thread::sleep(Duration::from_millis(15));
-            }
-            rig.block(settings, &mut out);
-            rendered.extend_from_slice(&out);
-        }
-        (rendered, rig.telemetry.underruns())
-    }
-
-    #[test]
-    fn automation_lands_at_the_same_frame_however_the_host_is_timed() {
-        for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
-            let (straight, straight_underruns) = automated_render(policy, None);
-            let (paused, paused_underruns) = automated_render(policy, Some(7));
-            assert_eq!((straight_underruns, paused_underruns), (0, 0), "{policy:?}");
-            assert!(
-                straight == paused,
-                "{policy:?}: a pause in the host changed the samples"
-            );
-        }
-    }
-
-    /// Plays `blocks` blocks of the default patch, the first one after a restart.
-    fn from_the_top(rig: &mut Rig, blocks: usize) -> Vec<Frame> {
-        let mut out = [[0.0; 2]; BLOCK];
-        let mut rendered = Vec::new();
-        for i in 0..blocks {
-            rig.block_with(MusicalSettings::default(), &mut out, i == 0);
-            rendered.extend_from_slice(&out);
-        }
-        rendered
-    }
-
-    #[test]
-    fn a_restart_plays_the_music_from_the_top_without_stale_audio() {
-        for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
-            let mut fresh = Rig::start(policy);
-            let expected = from_the_top(&mut fresh, 60);
-            let mut used = Rig::start(policy);
-            let other = MusicalSettings {
-                key: KeyName::G,
-                seed: 99,
-                ..MusicalSettings::default()
-            };
-            let mut out = [[0.0; 2]; BLOCK];
-            for i in 0..40 {
-                used.block_with(other, &mut out, i == 0);
-            }
-            let restarted = from_the_top(&mut used, 60);
-            assert!(
-                restarted == expected,
-                "{policy:?}: after a restart the music differs from a fresh start"
-            );
-            assert!(expected.iter().any(|f| f[0] != 0.0), "{policy:?}: audible");
-        }
-    }
-
-    /// The largest step between neighbouring samples: a click shows as a step far above what
-    /// the music's own waveforms make.
-    fn largest_step(frames: &[Frame]) -> f32 {
-        frames
-            .windows(2)
-            .map(|pair| {
-                (pair[1][0] - pair[0][0])
-                    .abs()
-                    .max((pair[1][1] - pair[0][1]).abs())
-            })
-            .fold(0.0, f32::max)
-    }
-
-    fn energy(frames: &[Frame]) -> f64 {
-        frames
-            .iter()
-            .map(|f| (f[0] as f64).powi(2) + (f[1] as f64).powi(2))
-            .sum()
-    }
-
-    /// Plays `seconds` of the default patch, returning every frame.
-    fn play(rig: &mut Rig, seconds: f32) -> Vec<Frame> {
-        let mut out = [[0.0; 2]; BLOCK];
-        let mut rendered = Vec::new();
-        for _ in 0..(seconds * SR) as usize / BLOCK {
-            if !rig.patient {
-                // Paced like a sound card, so a stalled engine is an underrun, not a wait.
-                std::thread::sleep(Duration::from_secs_f32(BLOCK as f32 / SR));
-            }
-            rig.block(MusicalSettings::default(), &mut out);
-            rendered.extend_from_slice(&out);
-        }
-        rendered
-    }
-
-    /// The natural step of the default patch in its first seconds, which the faults below
-    /// must not exceed by much.
-    fn natural_step() -> f32 {
-        let mut rig = Rig::start(WaitPolicy::Offline);
-        largest_step(&play(&mut rig, 4.0))
-    }
-
-    #[test]
-    fn a_panicking_engine_fades_out_and_a_fresh_one_plays_on() {
-        let natural = natural_step();
-        for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
-            let panic_frame = 2 * SR as u64;
-            let faults = Faults {
-                panic_at: vec![panic_frame],
-                ..Faults::default()
-            };
-            let mut rig = Rig::start_with(policy, faults);
-            let played = play(&mut rig, 5.0);
-            assert_eq!(rig.telemetry.engine_panics(), 1, "{policy:?}");
-            assert!(
-                rig.telemetry.engine_running(),
-                "{policy:?}: the engine goes on"
-            );
-            let step = largest_step(&played);
-            assert!(
-                step <= natural * 1.5,
-                "{policy:?}: a click of {step} at the panic (the music's own steps reach {natural})"
-            );
-            let panic_at = panic_frame as usize;
-            let before = energy(&played[panic_at - SR as usize..panic_at]);
-            let after = energy(&played[panic_at + SR as usize..panic_at + 2 * SR as usize]);
-            assert!(
-                before > 1.0 && after > 1.0,
-                "{policy:?}: music before ({before}) and after ({after}) the panic"
-            );
-            rig.engine.stop();
-            assert!(!rig.telemetry.engine_running());
-        }
-    }
-
-    #[test]
-    fn an_engine_that_keeps_panicking_falls_silent_without_a_click() {
-        let natural = natural_step();
-        let second = SR as u64;
-        let faults = Faults {
-            panic_at: vec![second / 2, second, 3 * second / 2, 2 * second],
-            ..Faults::default()
-        };
-        let mut rig = Rig::start_with(WaitPolicy::Offline, faults);
-        let played = play(&mut rig, 4.0);
-        assert_eq!(rig.telemetry.engine_panics(), 4);
-        let step = largest_step(&played);
-        assert!(
-            step <= natural * 1.5,
-            "a click of {step} (natural {natural})"
-        );
-        let silenced_from = 2 * SR as usize + ENGINE_BLOCK_FRAMES;
-        assert!(
-            played[silenced_from..].iter().all(|f| *f == [0.0; 2]),
-            "silence after the fourth panic in a minute"
-        );
-        assert_eq!(
-            rig.telemetry.underruns(),
-            0,
-            "the silenced engine still answers every block"
-        );
-        assert!(rig.telemetry.engine_running());
-    }
-
-    #[test]
-    fn a_panic_during_a_restart_still_plays_the_music_from_the_top() {
-        let mut fresh = Rig::start(WaitPolicy::Offline);
-        let expected = from_the_top(&mut fresh, 60);
-        let faults = Faults {
-            panic_on_restart: true,
-            ..Faults::default()
-        };
-        let mut used = Rig::start_with(WaitPolicy::Offline, faults);
-        let mut out = [[0.0; 2]; BLOCK];
-        for _ in 0..40 {
-            used.block(MusicalSettings::default(), &mut out);
-        }
-        let restarted = from_the_top(&mut used, 60);
-        assert_eq!(used.telemetry.engine_panics(), 1);
-        assert!(
-            restarted == expected,
-            "after a panic during a restart the music differs from a fresh start"
-        );
-    }
-
-    #[test]
-    fn a_starved_engine_fades_out_then_the_music_fades_back_in() {
-        let natural = natural_step();
-        let faults = Faults {
-            stall_at: Some((SR as u64, Duration::from_millis(300))),
-            ..Faults::default()
-        };
-        let mut rig = Rig::start_with(WaitPolicy::Realtime, faults);
-        rig.patient = false;
-        // The first blocks, before the engine has its lead, may come up short on a busy
-        // machine: count underruns from when the music is flowing.
-        play(&mut rig, 0.5);
-        let before = rig.telemetry.underruns();
-        let played = play(&mut rig, 3.0);
-        let underruns = rig.telemetry.underruns() - before;
-        assert!(underruns >= 1, "a 300 ms stall runs the ring dry");
-        let step = largest_step(&played);
-        assert!(
-            step <= natural * 1.5,
-            "a click of {step} (natural {natural})"
-        );
-        let tail = &played[played.len() - SR as usize..];
-        assert!(energy(tail) > 1.0, "the music came back");
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@
 
 use crate::params::{MusicalSettings, TEMPO_MAX_BPM, TEMPO_MIN_BPM};
 use crate::realtime::TransportSnapshot;
+use crate::signal::SampleRate;
 
 /// A host position this far (in beats) from ours is a jump, not drift.
 pub const JUMP_BEATS: f64 = 0.5;
@@ -31,6 +32,7 @@ pub struct BlockTiming {
 /// Tracks the beat position of the next frame to render.
 #[derive(Debug, Clone)]
 pub struct Timeline {
+    /// Frames per second, as the beat arithmetic needs it.
     sample_rate: f64,
     /// Beat of the next frame to render.
     beat: f64,
@@ -42,9 +44,9 @@ pub struct Timeline {
 
 impl Timeline {
     /// A timeline at beat 0.
-    pub fn new(sample_rate: f32) -> Self {
+    pub fn new(sample_rate: SampleRate) -> Self {
         Self {
-            sample_rate: sample_rate as f64,
+            sample_rate: f64::from(sample_rate.hz()),
             beat: 0.0,
             frames: 0,
             following_host: false,
@@ -114,7 +116,7 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    const SR: f32 = 48_000.0;
+    const SR: SampleRate = SampleRate::DEFAULT;
 
     fn settings(sync: bool) -> MusicalSettings {
         MusicalSettings {
@@ -145,7 +147,7 @@ mod tests {
         // The engine rendered 256 frames ahead; the host still reports frame 0.
         let second = timeline.next_block(&s, Some(host(16.0, 0)), 256);
         assert!(!second.jumped);
-        assert!((second.start_beat - (16.0 + 256.0 * 2.0 / SR as f64)).abs() < 1e-9);
+        assert!((second.start_beat - (16.0 + 256.0 * 2.0 / f64::from(SR.hz()))).abs() < 1e-9);
         // A loop back to bar 1.
         let looped = timeline.next_block(&s, Some(host(0.0, 512)), 256);
         assert!(looped.jumped && looped.start_beat == 0.0);
@@ -179,7 +181,7 @@ mod tests {
         let mut last_error = f64::MAX;
         for block in 1..200u64 {
             // The host is 0.1 beat ahead of what the engine expects.
-            let pos = 0.1 + (block * 480) as f64 / SR as f64 - 0.0;
+            let pos = 0.1 + (block * 480) as f64 / f64::from(SR.hz()) - 0.0;
             let snapshot = TransportSnapshot::new(true, Some(60.0), Some(pos), block * 480);
             let timing = timeline.next_block(&s, Some(snapshot), 480);
             assert!(!timing.jumped);

@@ -26,7 +26,7 @@ use super::packet::{
     CHANNELS, Codec, FLAG_DISCONTINUITY, PacketAssembler, PacketHeader, encode_pcm16,
     frames_per_packet,
 };
-use super::server::Shared;
+use super::state::ServerState;
 use super::status::{MonitorStatus, hello_message, status_message};
 use crate::realtime::{Frame, TapConsumer};
 
@@ -46,7 +46,7 @@ const TAP_CHUNK_FRAMES: usize = 4096;
 /// The broadcast thread's state.
 pub(super) struct Broadcaster {
     /// Shared with the server and the request threads.
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     /// The output tap; only this thread reads it.
     tap: TapConsumer,
     /// Upgraded sockets from the request threads.
@@ -76,7 +76,7 @@ pub(super) struct Broadcaster {
 
 impl Broadcaster {
     /// A broadcaster for `tap`, fed listeners through `incoming`.
-    pub fn new(shared: Arc<Shared>, tap: TapConsumer, incoming: Receiver<Listener>) -> Self {
+    pub fn new(shared: Arc<ServerState>, tap: TapConsumer, incoming: Receiver<Listener>) -> Self {
         let now = Instant::now();
         Self {
             assembler: PacketAssembler::new(frames_per_packet(shared.sample_rate)),

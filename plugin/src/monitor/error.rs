@@ -19,13 +19,6 @@ pub enum MonitorError {
     /// a URL unescaped. Use letters, digits, `-`, `_`, `.` and `~`.
     #[error("the access token must be 1 to 256 characters from A-Z a-z 0-9 - _ . ~")]
     InvalidToken,
-    /// The sample rate is outside what browsers can play (8 kHz to 192 kHz). Pass the engine's
-    /// real output rate.
-    #[error("sample rate {sample_rate} Hz is outside 8000..=192000 Hz")]
-    InvalidSampleRate {
-        /// The rate that was passed.
-        sample_rate: u32,
-    },
     /// `max_listeners` is zero, so no browser could ever listen. Use at least 1.
     #[error("max_listeners must be at least 1")]
     NoListenersAllowed,

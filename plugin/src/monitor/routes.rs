@@ -21,7 +21,7 @@ use super::http::{REQUEST_TIMEOUT, Request, read_request};
 use super::listener::{Listener, SOCKET_SEND_BUFFER_BYTES, websocket_config};
 use super::packet::Codec;
 use super::response::Response;
-use super::server::Shared;
+use super::state::ServerState;
 use super::status::status_json;
 
 /// Time allowed for writing a response; a client that does not read it is dropped.
@@ -36,7 +36,7 @@ enum Outcome {
 }
 
 /// Serves one connection.
-pub(super) fn handle_connection(mut stream: TcpStream, shared: &Shared) {
+pub(super) fn handle_connection(mut stream: TcpStream, shared: &ServerState) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let request = match read_request(&mut stream, REQUEST_TIMEOUT) {
         Ok(request) => request,
@@ -56,7 +56,7 @@ pub(super) fn handle_connection(mut stream: TcpStream, shared: &Shared) {
 }
 
 /// Decides what a request gets.
-fn route(request: &Request, shared: &Shared) -> Outcome {
+fn route(request: &Request, shared: &ServerState) -> Outcome {
     if !is_same_origin(request) {
         return Outcome::Respond(Response::error(
             403,
@@ -131,7 +131,7 @@ fn asset_response(asset: &'static Asset, token: Option<&str>) -> Response {
 }
 
 /// `/stream`: checks everything that can be refused with a status, before switching protocols.
-fn stream_request(request: &Request, shared: &Shared) -> Outcome {
+fn stream_request(request: &Request, shared: &ServerState) -> Outcome {
     let refuse = |response| Outcome::Respond(response);
     if request.method != "GET" {
         return refuse(method_not_allowed("GET"));
@@ -176,7 +176,7 @@ fn stream_request(request: &Request, shared: &Shared) -> Outcome {
 }
 
 /// Completes the WebSocket handshake and hands the socket to the broadcast thread.
-fn upgrade(mut stream: TcpStream, request: Request, codec: Codec, shared: &Shared) {
+fn upgrade(mut stream: TcpStream, request: Request, codec: Codec, shared: &ServerState) {
     let key = request.header("sec-websocket-key").unwrap_or_default();
     let head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -199,7 +199,7 @@ fn upgrade(mut stream: TcpStream, request: Request, codec: Codec, shared: &Share
 }
 
 /// `/api/v1/params`: exists only with a token and a parameter control.
-fn params_request(request: &Request, shared: &Shared) -> Response {
+fn params_request(request: &Request, shared: &ServerState) -> Response {
     let (Some(token), Some(params)) = (shared.token.as_deref(), &shared.params) else {
         return Response::error(404, "not found: the parameter API needs an access token");
     };

@@ -13,69 +13,25 @@ use std::time::{Duration, Instant};
 use super::broadcast::Broadcaster;
 use super::config::MonitorConfig;
 use super::error::MonitorError;
-use super::listener::Listener;
 use super::packet::Codec;
 use super::response::Response;
 use super::routes;
-use super::status::{ParamsControl, ServerCounters, StatusSource};
+use super::state::{MAX_PENDING_REQUESTS, ServerState};
+use super::status::{ParamsControl, StatusSource};
 use crate::realtime::TapConsumer;
+use crate::signal::SampleRate;
 
-/// Most requests being read or answered at once; a flood beyond it gets 503 without a thread.
-/// Sized for a whole audience (the default `max_listeners`) reconnecting at the same moment;
-/// an idle request thread costs little more than its stack's address space.
-const MAX_PENDING_REQUESTS: usize = 256;
 /// How often the accept thread checks for a stop request between connections. Non-blocking
 /// accept with a short sleep keeps shutdown simple and portable, at a cost of 40 wake-ups/s.
 const ACCEPT_POLL: Duration = Duration::from_millis(25);
 /// Stack of a request thread: parsing and JSON need little, and a flood of 64 stays small.
 const REQUEST_THREAD_STACK_BYTES: usize = 256 * 1024;
 
-/// State shared by the server's threads.
-pub(super) struct Shared {
-    /// Set by [`MonitorServer::stop`]; every thread checks it and winds down.
-    pub stop: AtomicBool,
-    /// Open `/stream` connections; written by the broadcast thread.
-    pub listeners: AtomicUsize,
-    /// The tap's dropped-frame count, mirrored by the broadcast thread that owns the tap.
-    pub dropped_frames: AtomicU64,
-    /// Request threads alive; bounds them to [`MAX_PENDING_REQUESTS`].
-    pending_requests: AtomicUsize,
-    /// When the server started, for `uptime_s`.
-    pub started: Instant,
-    /// Sample rate of the tap, Hz.
-    pub sample_rate: u32,
-    /// The access token, if any.
-    pub token: Option<String>,
-    /// Bound to a loopback address: only loopback `Host` names are answered.
-    pub loopback_only: bool,
-    /// Most `/stream` connections.
-    pub max_listeners: usize,
-    /// Codecs `/stream?codec=` may ask for.
-    pub codecs: Vec<Codec>,
-    /// The engine's status.
-    pub status: Arc<dyn StatusSource>,
-    /// The parameter control, if the embedder offers one.
-    pub params: Option<Arc<dyn ParamsControl>>,
-    /// Upgraded WebSockets on their way to the broadcast thread.
-    pub new_listeners: mpsc::Sender<Listener>,
-}
-
-impl Shared {
-    /// The counters that go with every status document.
-    pub fn counters(&self) -> ServerCounters {
-        ServerCounters {
-            listeners: self.listeners.load(Ordering::Relaxed),
-            uptime: self.started.elapsed(),
-            dropped_frames: self.dropped_frames.load(Ordering::Relaxed),
-        }
-    }
-}
-
 /// The running web monitor. Stops (closing every listener with a close frame) on
 /// [`Self::stop`] or drop.
 pub struct MonitorServer {
     /// State shared with the threads.
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     /// The address actually bound (the real port when the config asked for port 0).
     local_addr: SocketAddr,
     /// The accept thread; `None` once joined.
@@ -87,7 +43,7 @@ pub struct MonitorServer {
 impl MonitorServer {
     /// Binds, spawns the accept thread and the broadcast thread, and returns at once.
     ///
-    /// `tap` is the output tap's consumer; `sample_rate` its rate in Hz.
+    /// `tap` is the output tap's consumer; `sample_rate` its rate.
     ///
     /// # Errors
     ///
@@ -95,28 +51,23 @@ impl MonitorServer {
     pub fn start(
         config: MonitorConfig,
         tap: TapConsumer,
-        sample_rate: u32,
+        sample_rate: SampleRate,
         status: Arc<dyn StatusSource>,
         params: Option<Arc<dyn ParamsControl>>,
     ) -> Result<Self, MonitorError> {
-        let socket = Self::bind(&config, sample_rate)?;
+        let socket = Self::bind(&config)?;
         Self::serve(socket, config, tap, sample_rate, status, params)
     }
 
-    /// Checks `config` and `sample_rate` and binds the address: every way a start can fail
-    /// except the system refusing a thread, done before anyone hands over a tap they cannot
-    /// get back.
+    /// Checks `config` and binds the address: every way a start can fail except the system
+    /// refusing a thread, done before anyone hands over a tap they cannot get back.
     ///
     /// # Errors
     ///
     /// [`MonitorError::TokenRequired`] for a non-loopback bind without a token, the other
-    /// [`MonitorConfig::validate`] errors, [`MonitorError::InvalidSampleRate`],
-    /// [`MonitorError::Bind`] when the port cannot be had.
-    pub fn bind(config: &MonitorConfig, sample_rate: u32) -> Result<TcpListener, MonitorError> {
+    /// [`MonitorConfig::validate`] errors, [`MonitorError::Bind`] when the port cannot be had.
+    pub fn bind(config: &MonitorConfig) -> Result<TcpListener, MonitorError> {
         config.validate()?;
-        if !(8_000..=192_000).contains(&sample_rate) {
-            return Err(MonitorError::InvalidSampleRate { sample_rate });
-        }
         let bind_error = |source| MonitorError::Bind {
             bind: config.bind,
             source,
@@ -126,8 +77,8 @@ impl MonitorServer {
         Ok(socket)
     }
 
-    /// Serves on `socket`, bound by [`MonitorServer::bind`] for the same `config` and
-    /// `sample_rate`.
+    /// Serves on `socket`, bound by [`MonitorServer::bind`] for the same `config`, the tap's
+    /// audio at `sample_rate`.
     ///
     /// # Errors
     ///
@@ -137,17 +88,18 @@ impl MonitorServer {
         socket: TcpListener,
         config: MonitorConfig,
         tap: TapConsumer,
-        sample_rate: u32,
+        sample_rate: SampleRate,
         status: Arc<dyn StatusSource>,
         params: Option<Arc<dyn ParamsControl>>,
     ) -> Result<Self, MonitorError> {
+        let sample_rate = sample_rate.hz_u32();
         let local_addr = socket.local_addr().map_err(|source| MonitorError::Bind {
             bind: config.bind,
             source,
         })?;
 
         let (new_listeners, incoming) = mpsc::channel();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ServerState {
             stop: AtomicBool::new(false),
             listeners: AtomicUsize::new(0),
             dropped_frames: AtomicU64::new(0),
@@ -258,7 +210,7 @@ fn available_codecs(sample_rate: u32) -> Vec<Codec> {
 }
 
 /// Accepts connections until stopped and hands each to a request thread.
-fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
+fn accept_loop(socket: TcpListener, shared: Arc<ServerState>) {
     while !shared.stop.load(Ordering::Relaxed) {
         match socket.accept() {
             Ok((stream, _peer)) => dispatch(stream, &shared),
@@ -270,7 +222,7 @@ fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
 }
 
 /// Starts a request thread for `stream`, or answers 503 when too many are running.
-fn dispatch(stream: TcpStream, shared: &Arc<Shared>) {
+fn dispatch(stream: TcpStream, shared: &Arc<ServerState>) {
     // Accepted sockets do not inherit non-blocking mode on every platform; request threads
     // use blocking reads with deadlines. Audio wants no Nagle delay.
     let _ = stream.set_nonblocking(false);
@@ -294,7 +246,7 @@ fn dispatch(stream: TcpStream, shared: &Arc<Shared>) {
 }
 
 /// Frees a request slot when its thread ends, even by a panic.
-struct PendingSlot<'a>(&'a Shared);
+struct PendingSlot<'a>(&'a ServerState);
 
 impl Drop for PendingSlot<'_> {
     fn drop(&mut self) {

@@ -6,15 +6,19 @@
 //! `/status` request), never from the audio thread. Implementations must be cheap and must not
 //! block for long: read atomics or a snapshot.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use atomic_float::AtomicF32;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::error::ParamError;
 use super::packet::{CHANNELS, Codec, PROTOCOL_VERSION, frames_per_packet};
-use crate::engine::NowPlaying;
+use crate::engine::{NowPlaying, NowPlayingFeed, SettingsSource};
 use crate::params::{MusicalSettings, display_name};
+use crate::realtime::Telemetry;
 
 /// What is playing, as the engine reports it.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -78,6 +82,35 @@ impl MonitorStatus {
 pub trait StatusSource: Send + Sync + 'static {
     /// The status now. Cheap and non-blocking: it runs ~10 times a second.
     fn status(&self) -> MonitorStatus;
+}
+
+/// The status of a running engine, read from what it shares: its settings, what it publishes
+/// as playing, its counters. The one adapter between an engine and the monitor, for the plugin
+/// and the standalone server alike.
+pub struct EngineStatus {
+    /// The settings the engine plays.
+    pub settings: Arc<dyn SettingsSource + Sync>,
+    /// What the engine publishes as playing.
+    pub feed: NowPlayingFeed,
+    /// The audio side's counters.
+    pub telemetry: Arc<Telemetry>,
+    /// The output rate in Hz, 0 before the engine first runs; a plugin's changes with each
+    /// activation.
+    pub sample_rate: Arc<AtomicF32>,
+    /// What to call the renderer until the engine reports the one it really uses.
+    pub renderer: String,
+}
+
+impl StatusSource for EngineStatus {
+    fn status(&self) -> MonitorStatus {
+        MonitorStatus::from_engine(
+            &self.settings.settings(),
+            self.feed.latest().as_ref(),
+            self.telemetry.underruns(),
+            self.sample_rate.load(Ordering::Relaxed) as u32,
+            &self.renderer,
+        )
+    }
 }
 
 /// Reading and changing the engine's parameters over HTTP (`GET/PUT /api/v1/params`), enabled

@@ -15,6 +15,7 @@ use super::config::MonitorConfig;
 use super::server::MonitorServer;
 use super::status::StatusSource;
 use crate::realtime::{Frame, TapConsumer};
+use crate::signal::SampleRate;
 
 /// The port the monitor takes unless told otherwise, as in `auralis serve`.
 pub const DEFAULT_PORT: u16 = 8040;
@@ -47,7 +48,7 @@ struct Inner {
     port: u16,
     /// The tap's consumer while no server holds it.
     tap: Option<TapConsumer>,
-    sample_rate: u32,
+    sample_rate: SampleRate,
     server: Option<MonitorServer>,
     error: Option<String>,
     status: Arc<dyn StatusSource>,
@@ -62,7 +63,7 @@ impl MonitorSwitch {
                 wanted: false,
                 port: DEFAULT_PORT,
                 tap: None,
-                sample_rate: 0,
+                sample_rate: SampleRate::DEFAULT,
                 server: None,
                 error: None,
                 status,
@@ -98,7 +99,7 @@ impl MonitorSwitch {
     }
 
     /// Hands over the tap of a new activation at `sample_rate`; a server that runs moves to it.
-    pub fn attach(&self, tap: TapConsumer, sample_rate: u32) {
+    pub fn attach(&self, tap: TapConsumer, sample_rate: SampleRate) {
         let mut inner = self.lock();
         self.stop_server(&mut inner);
         inner.tap = Some(tap);
@@ -177,7 +178,7 @@ impl MonitorSwitch {
         };
         // Bound before the tap is handed over: a busy port keeps the tap here for the next
         // try (the producer lives on the audio thread, so there is no making a new ring).
-        let socket = match MonitorServer::bind(&config, inner.sample_rate) {
+        let socket = match MonitorServer::bind(&config) {
             Ok(socket) => socket,
             Err(err) => {
                 inner.error = Some(format!(
@@ -268,7 +269,7 @@ mod tests {
         let switch = MonitorSwitch::new(Arc::new(Fixed));
         let (_producer, consumer) = tap_ring(4_800);
         switch.set_port(0);
-        switch.attach(consumer, 48_000);
+        switch.attach(consumer, SampleRate::DEFAULT);
         assert!(!switch.is_streaming(), "off by default");
         for _ in 0..3 {
             let state = switch.set_wanted(true);
@@ -288,7 +289,7 @@ mod tests {
         let busy = taken.local_addr().unwrap().port();
         let switch = MonitorSwitch::new(Arc::new(Fixed));
         let (_producer, consumer) = tap_ring(4_800);
-        switch.attach(consumer, 48_000);
+        switch.attach(consumer, SampleRate::DEFAULT);
         switch.set_port(busy);
         let state = switch.set_wanted(true);
         assert!(!switch.is_streaming());
@@ -305,7 +306,7 @@ mod tests {
         switch.set_port(0);
         assert_eq!(switch.set_wanted(true).url, None);
         let (_producer, consumer) = tap_ring(4_800);
-        switch.attach(consumer, 44_100);
+        switch.attach(consumer, SampleRate::new(44_100.0).unwrap());
         assert!(switch.state().url.is_some());
         switch.detach();
         assert!(!switch.is_streaming());

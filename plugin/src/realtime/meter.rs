@@ -5,6 +5,7 @@
 //! audio thread a multiply-add per sample and two stores per block.
 
 use super::telemetry::Telemetry;
+use crate::signal::SampleRate;
 
 /// Time constant of the RMS smoothing, seconds: slow enough to read, quick enough to follow.
 const RMS_TIME_CONSTANT_S: f32 = 0.3;
@@ -20,10 +21,10 @@ pub struct LevelMeter {
 
 impl LevelMeter {
     /// A meter at `sample_rate` Hz, reading silence.
-    pub fn new(sample_rate: f32) -> Self {
+    pub fn new(sample_rate: SampleRate) -> Self {
         Self {
             mean_square: [0.0; 2],
-            sample_rate: sample_rate.max(1.0),
+            sample_rate: sample_rate.hz(),
         }
     }
 
@@ -58,7 +59,7 @@ mod tests {
     #[test]
     fn a_steady_sine_settles_at_its_rms_and_peak() {
         let telemetry = Telemetry::default();
-        let mut meter = LevelMeter::new(48_000.0);
+        let mut meter = LevelMeter::new(SampleRate::DEFAULT);
         let block: Vec<f32> = (0..480)
             .map(|i| 0.5 * (i as f32 * std::f32::consts::TAU / 48.0).sin())
             .collect();
@@ -76,7 +77,7 @@ mod tests {
     #[test]
     fn garbage_reads_as_silence_and_recovers() {
         let telemetry = Telemetry::default();
-        let mut meter = LevelMeter::new(48_000.0);
+        let mut meter = LevelMeter::new(SampleRate::DEFAULT);
         meter.measure(&[f32::NAN; 64], &[f32::INFINITY; 64], &telemetry);
         assert_eq!(telemetry.rms(), [0.0, 0.0]);
         meter.measure(&[0.25; 4800], &[0.25; 4800], &telemetry);

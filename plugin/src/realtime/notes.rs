@@ -5,6 +5,7 @@
 //! audio thread, each note reaches the ring before its block is played; the audio thread hands
 //! the notes of each block to the host at their exact offsets. Wait-free on both ends.
 
+use nice_plug::midi::{Channel, Key, NoteEvent, VoiceID};
 use rtrb::{Consumer, Producer, RingBuffer};
 
 /// Notes the ring holds: a dense second of music is a few dozen, so this is ample headroom
@@ -33,6 +34,33 @@ pub struct NoteOut {
     pub note: u8,
     /// 0..=1.
     pub velocity: f32,
+}
+
+impl NoteOut {
+    /// The note as the host's event, `timing` frames into the block it falls in.
+    pub fn to_event<S>(&self, timing: u32) -> NoteEvent<S> {
+        let (voice_id, channel, key) = (
+            VoiceID::Wildcard,
+            Channel::Number(self.channel),
+            Key::Number(self.note),
+        );
+        match self.kind {
+            NoteOutKind::On => NoteEvent::NoteOn {
+                timing,
+                voice_id,
+                channel,
+                key,
+                velocity: self.velocity,
+            },
+            NoteOutKind::Off => NoteEvent::NoteOff {
+                timing,
+                voice_id,
+                channel,
+                key,
+                velocity: self.velocity,
+            },
+        }
+    }
 }
 
 /// Creates the note ring. Allocates: call it in `activate`.

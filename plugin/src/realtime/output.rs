@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::ring::{Frame, FrameConsumer};
 use super::telemetry::Telemetry;
+use crate::signal::SampleRate;
 
 /// Length of the fade-out on underrun and the fade-in on recovery, in seconds. Short enough to
 /// lose little audio, long enough to be inaudible as a click.
@@ -90,13 +91,9 @@ impl AudioOutput {
         consumer: FrameConsumer,
         telemetry: Arc<Telemetry>,
         policy: WaitPolicy,
-        sample_rate: f32,
+        sample_rate: SampleRate,
     ) -> Self {
-        let sample_rate = if sample_rate.is_finite() && sample_rate > 0.0 {
-            sample_rate
-        } else {
-            48_000.0
-        };
+        let sample_rate = sample_rate.hz();
         let fade_frames = (FADE_S * sample_rate).max(1.0);
         Self {
             consumer,
@@ -202,22 +199,28 @@ impl AudioOutput {
             return FillOutcome::Complete;
         }
 
+        self.fade_out(&mut left[got..], &mut right[got..]);
+        self.telemetry.add_frames_played(frames);
+        FillOutcome::Underrun {
+            missing_frames: frames - got,
+        }
+    }
+
+    /// The ring ran dry: counts the underrun (once per dry spell) and fills the rest of the
+    /// block with the last frame played, ramped down to silence.
+    fn fade_out(&mut self, left: &mut [f32], right: &mut [f32]) {
         if !self.dry {
             self.dry = true;
             self.telemetry.count_underrun();
         }
         self.fade_in_gain = 0.0;
-        for (l, r) in left[got..].iter_mut().zip(right[got..].iter_mut()) {
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             self.fade_out_gain = (self.fade_out_gain - self.fade_step).max(0.0);
             *l = self.last_frame[0] * self.fade_out_gain;
             *r = self.last_frame[1] * self.fade_out_gain;
         }
         if self.fade_out_gain == 0.0 {
             self.last_frame = [0.0; 2];
-        }
-        self.telemetry.add_frames_played(frames);
-        FillOutcome::Underrun {
-            missing_frames: frames - got,
         }
     }
 
@@ -264,7 +267,7 @@ mod tests {
     use super::*;
     use crate::realtime::ring::audio_ring;
 
-    const SR: f32 = 48_000.0;
+    const SR: SampleRate = SampleRate::DEFAULT;
 
     fn output(capacity: usize) -> (crate::realtime::FrameProducer, AudioOutput, Arc<Telemetry>) {
         let (tx, rx) = audio_ring(capacity);
@@ -306,7 +309,7 @@ mod tests {
             played.extend_from_slice(&left);
         }
         assert_eq!(telemetry.underruns(), 1, "one dry spell is one underrun");
-        let fade_frames = (FADE_S * SR) as usize;
+        let fade_frames = (FADE_S * SR.hz()) as usize;
         assert!(
             played[..fade_frames / 2].iter().all(|&s| s > 0.0),
             "fades, not cuts"

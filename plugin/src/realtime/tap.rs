@@ -11,6 +11,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::ring::Frame;
+use crate::signal::SampleRate;
+
+/// Seconds of audio the tap holds: room for the monitor's thread to be late.
+pub const TAP_SECONDS: f64 = 2.0;
+
+/// Creates the tap for a stream at `sample_rate`, holding [`TAP_SECONDS`]. Allocates: call it
+/// before audio runs.
+pub fn tap_ring_for(sample_rate: SampleRate) -> (TapProducer, TapConsumer) {
+    tap_ring(sample_rate.frames(TAP_SECONDS))
+}
 
 /// Creates the tap with room for `capacity_frames` frames. Allocates: call it before audio runs.
 pub fn tap_ring(capacity_frames: usize) -> (TapProducer, TapConsumer) {

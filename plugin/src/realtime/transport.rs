@@ -3,6 +3,17 @@
 //! It travels to the engine inside a [`super::request::BlockRequest`], together with the frame it
 //! refers to, so tempo, position and frame always stay consistent.
 
+/// What a host says of its transport at the start of a block, as it said it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HostTransport {
+    /// Whether the host's transport is playing.
+    pub playing: bool,
+    /// The host's tempo, if it reports one.
+    pub tempo_bpm: Option<f64>,
+    /// The host's position in quarter-note beats, if it reports one.
+    pub pos_beats: Option<f64>,
+}
+
 /// The host's transport at the start of one block.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct TransportSnapshot {
@@ -31,6 +42,13 @@ impl TransportSnapshot {
             pos_beats: pos_beats.filter(|p| p.is_finite()),
             at_frame,
         }
+    }
+
+    /// The snapshot of `host`'s transport at `at_frame`; without a host (a server's clock, the
+    /// standalone wrapper), a transport that is stopped and reports nothing.
+    pub fn of_host(host: Option<HostTransport>, at_frame: u64) -> Self {
+        let host = host.unwrap_or_default();
+        Self::new(host.playing, host.tempo_bpm, host.pos_beats, at_frame)
     }
 }
 

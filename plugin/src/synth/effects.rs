@@ -51,6 +51,7 @@ use self::limiter::Limiter;
 use self::ramp::Ramp;
 use self::reverb::Reverb;
 use self::tempo_delay::TempoDelay;
+use crate::signal::{SampleRate, sanitize};
 
 /// Frames per control block: parameters derived from Space and tempo update this often
 /// (1.3 ms at 48 kHz), at fixed positions in the stream. Must stay below the reverb's
@@ -110,14 +111,10 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// A silent chain for `sample_rate` in Hz (clamped to 8 kHz..=768 kHz). Allocates all
-    /// buffers: about 1.5 MB at 48 kHz (most of it the delay's 1.5 s), 24 MB at 768 kHz.
-    pub fn new(sample_rate: f32) -> Self {
-        let sample_rate = if sample_rate.is_finite() {
-            sample_rate.clamp(8_000.0, 768_000.0)
-        } else {
-            48_000.0
-        };
+    /// A silent chain for `sample_rate`. Allocates all buffers: about 1.5 MB at 48 kHz (most
+    /// of it the delay's 1.5 s), 24 MB at 768 kHz.
+    pub fn new(sample_rate: SampleRate) -> Self {
+        let sample_rate = sample_rate.hz();
         let control_s = CONTROL_FRAMES as f32 / sample_rate;
         Self {
             sample_rate,
@@ -222,8 +219,8 @@ impl Effects {
         let mut echo = [[0.0f32; 2]; CONTROL_FRAMES];
         let mut verb = [[0.0f32; 2]; CONTROL_FRAMES];
         for n in 0..frames {
-            left[n] = guard::sanitize(left[n]);
-            right[n] = guard::sanitize(right[n]);
+            left[n] = sanitize(left[n], guard::INPUT_LIMIT);
+            right[n] = sanitize(right[n], guard::INPUT_LIMIT);
         }
         for n in 0..frames {
             let send = 0.5 * (left[n] + right[n]) + self.noise.next();

@@ -24,6 +24,7 @@ mod modes;
 mod pulse;
 mod rng;
 mod shaker;
+mod strike;
 mod synth;
 mod tick;
 
@@ -32,7 +33,8 @@ mod tests;
 
 use self::hit::Hit;
 use self::rng::SeedStream;
-use self::synth::Strike;
+use self::strike::Strike;
+use crate::signal::SampleRate;
 
 /// Hits that may sound at once (not counting stolen hits still fading out).
 pub const MAX_HITS: usize = 16;
@@ -124,14 +126,10 @@ impl std::fmt::Debug for Percussion {
 }
 
 impl Percussion {
-    /// A silent synthesiser for `sample_rate` in Hz (clamped to 8 kHz..=768 kHz) whose noise
-    /// comes from `seed`: the same seed and the same calls give the same output, bit for bit.
-    pub fn new(sample_rate: f32, seed: u64) -> Self {
-        let sample_rate = if sample_rate.is_finite() {
-            sample_rate.clamp(8_000.0, 768_000.0)
-        } else {
-            48_000.0
-        };
+    /// A silent synthesiser for `sample_rate` whose noise comes from `seed`: the same seed and
+    /// the same calls give the same output, bit for bit.
+    pub fn new(sample_rate: SampleRate, seed: u64) -> Self {
+        let sample_rate = sample_rate.hz();
         Self {
             sample_rate,
             seed,

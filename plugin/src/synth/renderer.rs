@@ -56,6 +56,9 @@ impl RendererChoice {
             .unwrap_or_default()
     }
 
+    /// Every choice, in the order help texts list them.
+    pub const ALL: [Self; 3] = [Self::Auto, Self::Gpu, Self::Cpu];
+
     /// The name users type.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,6 +66,12 @@ impl RendererChoice {
             Self::Gpu => "gpu",
             Self::Cpu => "cpu",
         }
+    }
+}
+
+impl std::fmt::Display for RendererChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -7,11 +7,15 @@ use rustfft::num_complex::Complex;
 use super::*;
 use crate::engine::settings;
 use crate::params::{KeyName, MidiLayers, ScaleName};
+use crate::signal::SampleRate;
 use crate::synth::{RendererChoice, RendererKind};
 
 /// Renders `seconds` of `settings` in engine blocks and returns the two channels.
 fn render(settings: &MusicalSettings, seconds: f64, sample_rate: f32) -> (Vec<f32>, Vec<f32>) {
-    let mut engine = EngineCore::new(sample_rate, settings);
+    let mut engine = EngineCore::new(
+        SampleRate::new(sample_rate).expect("a valid rate"),
+        settings,
+    );
     let total = (seconds * sample_rate as f64) as usize;
     let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
     let (mut left, mut right) = (Vec::with_capacity(total), Vec::with_capacity(total));
@@ -218,7 +222,7 @@ fn extreme_settings_at_every_sample_rate_stay_finite_and_below_the_ceiling() {
 
 #[test]
 fn a_seed_change_mid_stream_keeps_playing_without_a_gap() {
-    let mut engine = EngineCore::new(48_000.0, &settings());
+    let mut engine = EngineCore::new(SampleRate::DEFAULT, &settings());
     let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
     let mut quiet_blocks = 0;
     for i in 0..2_000 {
@@ -239,8 +243,12 @@ fn a_seed_change_mid_stream_keeps_playing_without_a_gap() {
 fn the_gpu_renderer_matches_the_cpu_renderer_at_the_output() {
     let render_on = |choice: RendererChoice| {
         let settings = settings();
-        let mut engine = EngineCore::new(48_000.0, &settings)
-            .with_renderer(choice, std::time::Duration::from_secs(5));
+        let mut engine = EngineCore::with_renderer(
+            SampleRate::DEFAULT,
+            &settings,
+            choice,
+            std::time::Duration::from_secs(5),
+        );
         let mut block = vec![[0.0f32; 2]; ENGINE_BLOCK_FRAMES];
         let mut frames = Vec::new();
         for _ in 0..(3 * 48_000 / ENGINE_BLOCK_FRAMES) {

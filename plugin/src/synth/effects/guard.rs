@@ -1,6 +1,7 @@
 //! Guards for the effects' inputs and feedback loops: bad numbers out, denormals never in.
 //!
-//! Owns the input sanitiser and a tiny noise source. Engine thread, per sample, no allocation.
+//! Owns the input limit (the chain sanitises its input with `signal::sanitize` at this limit)
+//! and a tiny noise source. Engine thread, per sample, no allocation.
 //!
 //! Feedback loops that decay towards zero pass through subnormal floats, which are slow on
 //! x86 and can linger forever in a recursive filter. Rather than set CPU flags (which belong
@@ -15,13 +16,6 @@ pub(super) const NOISE_FLOOR: f32 = 1.0e-20;
 pub(super) const OUTPUT_FLUSH: f32 = 1.0e-15;
 /// Finite input is clamped to ±this (+40 dBFS) so that no loop can overflow, whatever arrives.
 pub(super) const INPUT_LIMIT: f32 = 100.0;
-
-/// Maps NaN and ±inf to 0 and clamps the rest to ±[`INPUT_LIMIT`]. Branch-free (selects).
-#[inline]
-pub(super) fn sanitize(x: f32) -> f32 {
-    let finite = if x.is_finite() { x } else { 0.0 };
-    finite.clamp(-INPUT_LIMIT, INPUT_LIMIT)
-}
 
 /// Writes 0 for samples below [`OUTPUT_FLUSH`] in magnitude.
 #[inline]
@@ -66,15 +60,6 @@ impl NoiseFloor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_removes_non_finite_and_clamps() {
-        assert_eq!(sanitize(f32::NAN), 0.0);
-        assert_eq!(sanitize(f32::INFINITY), 0.0);
-        assert_eq!(sanitize(f32::NEG_INFINITY), 0.0);
-        assert_eq!(sanitize(1.0e30), INPUT_LIMIT);
-        assert_eq!(sanitize(-0.5), -0.5);
-    }
 
     #[test]
     fn noise_floor_is_tiny_but_normal() {

@@ -6,6 +6,11 @@ use super::limiter::CEILING;
 use super::*;
 use measure::*;
 
+/// The rate `hz` as the synthesizer takes it.
+fn rate(hz: f32) -> SampleRate {
+    SampleRate::new(hz).expect("a supported rate")
+}
+
 /// The sample rates every rate-dependent property is checked at.
 const RATES: [f32; 4] = [44_100.0, 48_000.0, 96_000.0, 192_000.0];
 
@@ -36,7 +41,7 @@ fn impulse_response(
     let mut right = vec![0.0; frames];
     left[0] = amplitude;
     right[0] = amplitude;
-    let mut effects = Effects::new(sample_rate);
+    let mut effects = Effects::new(rate(sample_rate));
     render(&mut effects, space, tempo_bpm, &mut left, &mut right, 512);
     (left, right)
 }
@@ -81,7 +86,7 @@ fn echoes_arrive_a_dotted_eighth_apart() {
     let sample_rate = 48_000.0;
     for tempo_bpm in [60.0, 120.0] {
         let (left, right) = impulse_response(sample_rate, 1.0, tempo_bpm, 0.5, 2.5);
-        let latency = Effects::new(sample_rate).latency_frames();
+        let latency = Effects::new(rate(sample_rate)).latency_frames();
         let delay_frames = (0.75 * 60.0 / tempo_bpm * sample_rate) as usize;
         // Search ±50 % of the delay around the expected echoes; allow 2 ms for the
         // band-pass's group delay.
@@ -106,7 +111,7 @@ fn echoes_arrive_a_dotted_eighth_apart() {
 fn space_zero_has_no_echoes() {
     let sample_rate = 48_000.0;
     let (left, _) = impulse_response(sample_rate, 0.0, 120.0, 0.5, 1.0);
-    let latency = Effects::new(sample_rate).latency_frames();
+    let latency = Effects::new(rate(sample_rate)).latency_frames();
     let echo = latency + 18_000;
     let around = left[echo - 100..echo + 100]
         .iter()
@@ -141,7 +146,7 @@ fn hot_input_never_exceeds_the_ceiling_or_minus_one_dbtp() {
             })
             .collect();
         let mut right: Vec<f32> = left.iter().map(|x| -0.8 * x).collect();
-        let mut effects = Effects::new(sample_rate);
+        let mut effects = Effects::new(rate(sample_rate));
         let mut start = 0;
         while start < frames {
             let block = (random.range(1.0, 1024.0) as usize).min(frames - start);
@@ -202,8 +207,8 @@ fn nan_and_infinity_never_poison_the_state() {
     }
     let (mut left, mut right) = (poisoned.clone(), poisoned);
     let (mut ref_left, mut ref_right) = (zeroed.clone(), zeroed);
-    let mut effects = Effects::new(sample_rate);
-    let mut reference = Effects::new(sample_rate);
+    let mut effects = Effects::new(rate(sample_rate));
+    let mut reference = Effects::new(rate(sample_rate));
     render(&mut effects, 1.0, 90.0, &mut left, &mut right, 300);
     render(
         &mut reference,
@@ -226,7 +231,7 @@ fn nan_and_infinity_never_poison_the_state() {
 #[test]
 fn silence_after_the_tail_is_exact_and_denormal_free() {
     let sample_rate = 44_100.0;
-    let mut effects = Effects::new(sample_rate);
+    let mut effects = Effects::new(rate(sample_rate));
     let mut left = pink_noise(44_100, 5);
     let mut right = pink_noise(44_100, 6);
     render(&mut effects, 1.0, 70.0, &mut left, &mut right, 441);
@@ -254,8 +259,8 @@ fn output_does_not_depend_on_block_sizes() {
         let segments = [(0.0, 60.0), (0.7, 120.0), (1.0, 95.0), (0.3, 180.0)];
         let segment_frames = (0.4 * sample_rate) as usize;
         let input = pink_noise(segments.len() * segment_frames, 9);
-        let mut whole = Effects::new(sample_rate);
-        let mut split = Effects::new(sample_rate);
+        let mut whole = Effects::new(rate(sample_rate));
+        let mut split = Effects::new(rate(sample_rate));
         for (s, &(space, tempo_bpm)) in segments.iter().enumerate() {
             let range = s * segment_frames..(s + 1) * segment_frames;
             let (mut left, mut right) =
@@ -283,7 +288,7 @@ fn output_does_not_depend_on_block_sizes() {
 #[test]
 fn latency_is_the_delay_of_the_dry_path() {
     for sample_rate in RATES {
-        let mut effects = Effects::new(sample_rate);
+        let mut effects = Effects::new(rate(sample_rate));
         let latency = effects.latency_frames();
         assert_eq!(latency, (0.003 * sample_rate).round() as usize + 7);
         // A Hann pulse 1 ms wide, peaking at frame `centre`: band-limited, so its peak
@@ -316,7 +321,7 @@ fn loudness_stays_near_the_input_loudness() {
     for space in [0.0, 0.3, 0.5, 0.7, 1.0] {
         let (mut left, mut right) = (pink.clone(), pink.clone());
         right.rotate_left(12_345);
-        let mut effects = Effects::new(sample_rate);
+        let mut effects = Effects::new(rate(sample_rate));
         render(&mut effects, space, 100.0, &mut left, &mut right, 512);
         // Skip the first 2 s, while the reverb fills.
         let lufs = loudness_lufs(&left[96_000..], &right[96_000..], sample_rate);
@@ -333,7 +338,7 @@ fn tempo_change_does_not_click() {
     let step = std::f32::consts::TAU * 330.0 / sample_rate;
     let mut left: Vec<f32> = (0..frames).map(|n| 0.2 * (n as f32 * step).sin()).collect();
     let mut right = left.clone();
-    let mut effects = Effects::new(sample_rate);
+    let mut effects = Effects::new(rate(sample_rate));
     let half = frames / 2;
     effects.process(1.0, 120.0, &mut left[..half], &mut right[..half]);
     effects.process(1.0, 87.0, &mut left[half..], &mut right[half..]);
@@ -358,7 +363,7 @@ fn the_extreme_sample_rates_work() {
         let frames = (0.3 * sample_rate) as usize;
         let mut left: Vec<f32> = pink_noise(frames, 4).iter().map(|x| 8.0 * x).collect();
         let mut right = left.clone();
-        let mut effects = Effects::new(sample_rate);
+        let mut effects = Effects::new(rate(sample_rate));
         render(&mut effects, 1.0, 30.0, &mut left, &mut right, 4_096);
         assert!(
             left.iter()
@@ -381,7 +386,7 @@ fn print_tuning() {
         let tail_correlation = correlation(&left[from..], &right[from..]);
         let (mut left, mut right) = (pink.clone(), pink.clone());
         right.rotate_left(12_345);
-        let mut effects = Effects::new(sample_rate);
+        let mut effects = Effects::new(rate(sample_rate));
         render(&mut effects, space, 100.0, &mut left, &mut right, 512);
         let lufs = loudness_lufs(&left[96_000..], &right[96_000..], sample_rate);
         println!(

@@ -9,7 +9,7 @@
 //! 60–4000 Hz; partials at or above 0.45 × fs stay silent.
 
 use super::modes::{self, Filter, Mallet, mode};
-use super::synth::Strike;
+use super::strike::Strike;
 
 /// Partial frequencies relative to the fundamental.
 const RATIOS: [f32; 4] = [1.0, 2.76, 5.40, 8.93];

@@ -3,7 +3,8 @@
 //! Engine thread; never allocates (a hit is a plain value moved into a pool slot).
 
 use super::PercussionVoice;
-use super::synth::{Strike, Synth};
+use super::strike::Strike;
+use super::synth::Synth;
 
 /// Per-channel peak of a hit at velocity 1, centre pan, in linear gain: -12 dBFS.
 pub(super) const PEAK_LEVEL: f32 = 0.25;

@@ -7,7 +7,7 @@
 
 use super::modes::{self, Filter, decay_per_frame};
 use super::rng::Noise;
-use super::synth::{Strike, fold_octaves};
+use super::strike::{Strike, fold_octaves};
 
 /// Lowest final pitch; the range is one octave up from here.
 const LOW_HZ: f32 = 40.0;

@@ -7,7 +7,7 @@
 
 use super::modes::{self, Filter, LN_1000, decay_per_frame};
 use super::rng::Noise;
-use super::synth::Strike;
+use super::strike::Strike;
 
 /// Band centre at brightness 0 and the amount brightness adds.
 const CENTER_HZ: (f32, f32) = (3_000.0, 5_000.0);

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// The rate `hz` as the synthesizer takes it.
+fn rate(hz: f32) -> SampleRate {
+    SampleRate::new(hz).expect("a supported rate")
+}
+
 /// Every voice, for loops.
 const VOICES: [PercussionVoice; 4] = [
     PercussionVoice::Pulse,
@@ -21,7 +26,7 @@ fn render_hit(
 ) -> (Vec<f32>, Vec<f32>) {
     let frames = (seconds * sample_rate) as usize;
     let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
-    let mut percussion = Percussion::new(sample_rate, seed);
+    let mut percussion = Percussion::new(rate(sample_rate), seed);
     percussion.trigger(voice, 0, 1.0, pitch_hz, brightness, 0.0);
     for (l, r) in left.chunks_mut(512).zip(right.chunks_mut(512)) {
         percussion.render_add(l, r);
@@ -130,7 +135,7 @@ fn every_voice_is_finite_audible_at_minus_12_dbfs_and_decays_in_its_length() {
 
 #[test]
 fn hits_end_and_free_their_slots() {
-    let mut percussion = Percussion::new(48_000.0, 3);
+    let mut percussion = Percussion::new(rate(48_000.0), 3);
     percussion.trigger(PercussionVoice::Tick, 10, 0.8, 1_000.0, 0.5, 0.3);
     percussion.trigger(PercussionVoice::Bell, 20, 0.8, 660.0, 0.5, -0.3);
     let (mut left, mut right) = (vec![0.0f32; 512], vec![0.0f32; 512]);
@@ -196,7 +201,7 @@ fn same_seed_gives_the_same_noise_and_another_seed_does_not() {
         );
     }
     // And a reset replays the seed from the start.
-    let mut percussion = Percussion::new(48_000.0, 42);
+    let mut percussion = Percussion::new(rate(48_000.0), 42);
     let mut first = vec![0.0f32; 4_800];
     let mut second = vec![0.0f32; 4_800];
     for out in [&mut first, &mut second] {
@@ -213,7 +218,7 @@ fn same_seed_gives_the_same_noise_and_another_seed_does_not() {
 /// differences of the output, which stay small.
 fn render_twenty_pulses(fade_frames: usize) -> (Vec<f32>, usize) {
     let sample_rate = 48_000.0;
-    let mut percussion = Percussion::new(sample_rate, 5);
+    let mut percussion = Percussion::new(rate(sample_rate), 5);
     percussion.fade_frames = fade_frames;
     let frames = 48_000;
     let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
@@ -248,7 +253,7 @@ fn largest_steps(x: &[f32]) -> (f32, f32) {
 
 #[test]
 fn stealing_fades_without_a_click() {
-    let (faded, most) = render_twenty_pulses(Percussion::new(48_000.0, 0).fade_frames);
+    let (faded, most) = render_twenty_pulses(Percussion::new(rate(48_000.0), 0).fade_frames);
     assert_eq!(most, MAX_HITS);
     let (first, second) = largest_steps(&faded);
     assert!(first < 0.03 && second < 0.002, "steps {first}, {second}");
@@ -290,14 +295,14 @@ fn output_does_not_depend_on_block_sizes() {
         .chain((0..20).map(|k| (60_000 + 50 * k, PercussionVoice::Bell, 0.7, 300.0, 0.5, 0.0)))
         .collect();
 
-    let mut whole = Percussion::new(sample_rate, 8);
+    let mut whole = Percussion::new(rate(sample_rate), 8);
     let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
     for &(at, voice, velocity, pitch_hz, brightness, pan) in &hits {
         whole.trigger(voice, at, velocity, pitch_hz, brightness, pan);
     }
     whole.render_add(&mut left, &mut right);
 
-    let mut split = Percussion::new(sample_rate, 8);
+    let mut split = Percussion::new(rate(sample_rate), 8);
     let (mut split_left, mut split_right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
     let mut start = 0;
     while start < frames {
@@ -318,7 +323,7 @@ fn output_does_not_depend_on_block_sizes() {
 
 #[test]
 fn nothing_sounding_adds_exactly_zero() {
-    let mut percussion = Percussion::new(48_000.0, 1);
+    let mut percussion = Percussion::new(rate(48_000.0), 1);
     let original: Vec<f32> = (0..1_000).map(|n| (n as f32 * 0.37).sin()).collect();
     let (mut left, mut right) = (original.clone(), original.clone());
     percussion.render_add(&mut left, &mut right);
@@ -335,8 +340,8 @@ fn nothing_sounding_adds_exactly_zero() {
 
 #[test]
 fn an_offset_past_the_block_starts_at_the_next_block() {
-    let mut late = Percussion::new(48_000.0, 4);
-    let mut prompt = Percussion::new(48_000.0, 4);
+    let mut late = Percussion::new(rate(48_000.0), 4);
+    let mut prompt = Percussion::new(rate(48_000.0), 4);
     late.trigger(PercussionVoice::Pulse, 5_000, 1.0, 60.0, 0.5, 0.0);
     let (mut left, mut right) = (vec![0.0f32; 256], vec![0.0f32; 256]);
     late.render_add(&mut left, &mut right);
@@ -357,7 +362,7 @@ fn an_offset_past_the_block_starts_at_the_next_block() {
 #[test]
 fn velocity_and_pan_shape_the_level() {
     let level = |velocity: f32, pan: f32| {
-        let mut percussion = Percussion::new(48_000.0, 2);
+        let mut percussion = Percussion::new(rate(48_000.0), 2);
         percussion.trigger(PercussionVoice::Bell, 0, velocity, 440.0, 0.5, pan);
         let (mut left, mut right) = (vec![0.0f32; 9_600], vec![0.0f32; 9_600]);
         percussion.render_add(&mut left, &mut right);
@@ -380,7 +385,7 @@ fn velocity_and_pan_shape_the_level() {
 
 #[test]
 fn bad_parameters_are_tamed() {
-    let mut percussion = Percussion::new(48_000.0, 2);
+    let mut percussion = Percussion::new(rate(48_000.0), 2);
     percussion.trigger(PercussionVoice::Pulse, 0, f32::NAN, 100.0, 0.5, 0.0);
     percussion.trigger(PercussionVoice::Bell, 0, 2.0, f32::INFINITY, f32::NAN, 7.0);
     percussion.trigger(PercussionVoice::Tick, 0, 1.0, -5.0, -1.0, f32::NAN);

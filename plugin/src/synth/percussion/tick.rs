@@ -8,7 +8,7 @@
 use super::bell::hann_spectrum;
 use super::modes::{self, Filter, Mallet, decay_per_frame, mode};
 use super::rng::Noise;
-use super::synth::{Strike, fold_octaves};
+use super::strike::{Strike, fold_octaves};
 
 /// Lowest first-mode frequency; the range is one octave up from here.
 const LOW_HZ: f32 = 900.0;

@@ -1,0 +1,374 @@
+//! The engine loop under a test host: determinism however the host is timed, restarts,
+//! panics and stalls heard as fades, never clicks.
+
+use super::*;
+use crate::engine::config::REALTIME_AHEAD_S;
+use crate::params::KeyName;
+use crate::realtime::FillOutcome;
+use crate::signal::SampleRate;
+use crate::synth::RendererChoice;
+
+const SR: f32 = 48_000.0;
+const BLOCK: usize = 512;
+
+struct Rig {
+    engine: EngineHandle,
+    link: EngineLink,
+    telemetry: Arc<Telemetry>,
+    /// Restarts this host has asked for.
+    restarts: u64,
+    /// Whether the host gives the engine time to answer each block (see `block_with`).
+    patient: bool,
+}
+
+fn config(policy: WaitPolicy) -> EngineConfig {
+    EngineConfig::for_host(SampleRate::DEFAULT, policy, BLOCK)
+}
+
+impl Rig {
+    fn start(policy: WaitPolicy) -> Self {
+        Self::start_with(policy, Faults::default())
+    }
+
+    fn start_with(policy: WaitPolicy, faults: Faults) -> Self {
+        let telemetry = Arc::new(Telemetry::default());
+        let (engine, link) = start_with(
+            EngineSetup {
+                // The CPU renderer: these tests are about the loop, and probing for a GPU
+                // (again for every fresh engine after a panic) can take seconds on a busy
+                // machine, longer than a bounce waits for a block.
+                config: EngineConfig {
+                    renderer: RendererChoice::Cpu,
+                    ..config(policy)
+                },
+                settings: Box::new(MusicalSettings::default()),
+                telemetry: telemetry.clone(),
+                feed: None,
+                midi_out: false,
+            },
+            faults,
+        )
+        .expect("spawn");
+        Self {
+            engine,
+            link,
+            telemetry,
+            restarts: 0,
+            patient: true,
+        }
+    }
+
+    /// One host block: request it with `settings`, then play it.
+    fn block(&mut self, settings: MusicalSettings, out: &mut [Frame]) -> FillOutcome {
+        self.block_with(settings, out, false)
+    }
+
+    /// One host block, after the host's `reset()` if `restart`.
+    fn block_with(
+        &mut self,
+        settings: MusicalSettings,
+        out: &mut [Frame],
+        restart: bool,
+    ) -> FillOutcome {
+        if restart {
+            self.restarts += 1;
+        }
+        self.link.request(out.len(), settings, None, restart);
+        // A realtime host is paced by its sound card, so the engine has a block's time to
+        // answer; this test host runs flat out, so it gives the engine that time here, or a
+        // loaded test machine would turn scheduling delays into underruns.
+        let patience = if self.patient {
+            Duration::from_secs(1)
+        } else {
+            Duration::ZERO
+        };
+        let deadline = std::time::Instant::now() + patience;
+        let ready = || {
+            let (restarts, restart_frame) = self.telemetry.restarts();
+            if restart {
+                // The ring still holds stale frames: count only those after the restart.
+                restarts >= self.restarts
+                    && self.telemetry.frames_rendered() >= restart_frame + out.len() as u64
+            } else {
+                self.link.queued_frames() >= out.len()
+            }
+        };
+        while !ready() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let mut left = [0.0; BLOCK];
+        let mut right = [0.0; BLOCK];
+        let outcome = self
+            .link
+            .fill(&mut left[..out.len()], &mut right[..out.len()]);
+        for (i, frame) in out.iter_mut().enumerate() {
+            *frame = [left[i], right[i]];
+        }
+        outcome
+    }
+}
+
+#[test]
+fn offline_engine_delivers_every_block_without_underrun() {
+    let mut rig = Rig::start(WaitPolicy::Offline);
+    let mut out = [[0.0; 2]; BLOCK];
+    let mut energy = 0.0f64;
+    for _ in 0..200 {
+        let outcome = rig.block(MusicalSettings::default(), &mut out);
+        assert_eq!(outcome, FillOutcome::Complete);
+        energy += out.iter().map(|f| (f[0] as f64).powi(2)).sum::<f64>();
+    }
+    assert!(energy > 1.0, "audible: {energy}");
+    assert_eq!(rig.telemetry.underruns(), 0);
+    rig.engine.stop();
+    assert!(!rig.telemetry.engine_running());
+}
+
+#[test]
+fn realtime_engine_renders_exactly_its_lead_ahead_and_stops_when_asked() {
+    let mut rig = Rig::start(WaitPolicy::Realtime);
+    let lead = config(WaitPolicy::Realtime).lead_frames;
+    assert!(lead >= BLOCK + (REALTIME_AHEAD_S * SR) as usize);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(
+        rig.link.queued_frames(),
+        0,
+        "nothing before the first request"
+    );
+    let mut out = [[0.0; 2]; BLOCK];
+    assert_eq!(
+        rig.block(MusicalSettings::default(), &mut out),
+        FillOutcome::Complete
+    );
+    // Whole engine blocks up to the block asked for plus the lead, minus the block played:
+    // reached however slowly the machine runs (the watchdog only stops a hang), and never
+    // exceeded however long the engine is left alone.
+    let rendered = (BLOCK + lead).next_multiple_of(ENGINE_BLOCK_FRAMES);
+    let watchdog = std::time::Instant::now() + Duration::from_secs(30);
+    while rig.link.queued_frames() < rendered - BLOCK && std::time::Instant::now() < watchdog {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(rig.link.queued_frames(), rendered - BLOCK);
+    rig.engine.stop();
+    assert!(!rig.telemetry.engine_running());
+}
+
+/// The same blocks and parameter changes give the same samples whether the host calls
+/// `process()` back to back or with pauses: timing never leaks into the music.
+fn automated_render(policy: WaitPolicy, pause_every: Option<usize>) -> (Vec<Frame>, u64) {
+    let mut rig = Rig::start(policy);
+    let mut rendered = Vec::new();
+    let mut out = [[0.0; 2]; BLOCK];
+    for block in 0..120 {
+        let key = if block < 60 { KeyName::D } else { KeyName::G };
+        let settings = MusicalSettings {
+            key,
+            ..MusicalSettings::default()
+        };
+        if pause_every.is_some_and(|n| block % n == 0) {
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        rig.block(settings, &mut out);
+        rendered.extend_from_slice(&out);
+    }
+    (rendered, rig.telemetry.underruns())
+}
+
+#[test]
+fn automation_lands_at_the_same_frame_however_the_host_is_timed() {
+    for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
+        let (straight, straight_underruns) = automated_render(policy, None);
+        let (paused, paused_underruns) = automated_render(policy, Some(7));
+        assert_eq!((straight_underruns, paused_underruns), (0, 0), "{policy:?}");
+        assert!(
+            straight == paused,
+            "{policy:?}: a pause in the host changed the samples"
+        );
+    }
+}
+
+/// Plays `blocks` blocks of the default patch, the first one after a restart.
+fn from_the_top(rig: &mut Rig, blocks: usize) -> Vec<Frame> {
+    let mut out = [[0.0; 2]; BLOCK];
+    let mut rendered = Vec::new();
+    for i in 0..blocks {
+        rig.block_with(MusicalSettings::default(), &mut out, i == 0);
+        rendered.extend_from_slice(&out);
+    }
+    rendered
+}
+
+#[test]
+fn a_restart_plays_the_music_from_the_top_without_stale_audio() {
+    for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
+        let mut fresh = Rig::start(policy);
+        let expected = from_the_top(&mut fresh, 60);
+        let mut used = Rig::start(policy);
+        let other = MusicalSettings {
+            key: KeyName::G,
+            seed: 99,
+            ..MusicalSettings::default()
+        };
+        let mut out = [[0.0; 2]; BLOCK];
+        for i in 0..40 {
+            used.block_with(other, &mut out, i == 0);
+        }
+        let restarted = from_the_top(&mut used, 60);
+        assert!(
+            restarted == expected,
+            "{policy:?}: after a restart the music differs from a fresh start"
+        );
+        assert!(expected.iter().any(|f| f[0] != 0.0), "{policy:?}: audible");
+    }
+}
+
+/// The largest step between neighbouring samples: a click shows as a step far above what
+/// the music's own waveforms make.
+fn largest_step(frames: &[Frame]) -> f32 {
+    frames
+        .windows(2)
+        .map(|pair| {
+            (pair[1][0] - pair[0][0])
+                .abs()
+                .max((pair[1][1] - pair[0][1]).abs())
+        })
+        .fold(0.0, f32::max)
+}
+
+fn energy(frames: &[Frame]) -> f64 {
+    frames
+        .iter()
+        .map(|f| (f[0] as f64).powi(2) + (f[1] as f64).powi(2))
+        .sum()
+}
+
+/// Plays `seconds` of the default patch, returning every frame.
+fn play(rig: &mut Rig, seconds: f32) -> Vec<Frame> {
+    let mut out = [[0.0; 2]; BLOCK];
+    let mut rendered = Vec::new();
+    for _ in 0..(seconds * SR) as usize / BLOCK {
+        if !rig.patient {
+            // Paced like a sound card, so a stalled engine is an underrun, not a wait.
+            std::thread::sleep(Duration::from_secs_f32(BLOCK as f32 / SR));
+        }
+        rig.block(MusicalSettings::default(), &mut out);
+        rendered.extend_from_slice(&out);
+    }
+    rendered
+}
+
+/// The natural step of the default patch in its first seconds, which the faults below
+/// must not exceed by much.
+fn natural_step() -> f32 {
+    let mut rig = Rig::start(WaitPolicy::Offline);
+    largest_step(&play(&mut rig, 4.0))
+}
+
+#[test]
+fn a_panicking_engine_fades_out_and_a_fresh_one_plays_on() {
+    let natural = natural_step();
+    for policy in [WaitPolicy::Offline, WaitPolicy::Realtime] {
+        let panic_frame = 2 * SR as u64;
+        let faults = Faults {
+            panic_at: vec![panic_frame],
+            ..Faults::default()
+        };
+        let mut rig = Rig::start_with(policy, faults);
+        let played = play(&mut rig, 5.0);
+        assert_eq!(rig.telemetry.engine_panics(), 1, "{policy:?}");
+        assert!(
+            rig.telemetry.engine_running(),
+            "{policy:?}: the engine goes on"
+        );
+        let step = largest_step(&played);
+        assert!(
+            step <= natural * 1.5,
+            "{policy:?}: a click of {step} at the panic (the music's own steps reach {natural})"
+        );
+        let panic_at = panic_frame as usize;
+        let before = energy(&played[panic_at - SR as usize..panic_at]);
+        let after = energy(&played[panic_at + SR as usize..panic_at + 2 * SR as usize]);
+        assert!(
+            before > 1.0 && after > 1.0,
+            "{policy:?}: music before ({before}) and after ({after}) the panic"
+        );
+        rig.engine.stop();
+        assert!(!rig.telemetry.engine_running());
+    }
+}
+
+#[test]
+fn an_engine_that_keeps_panicking_falls_silent_without_a_click() {
+    let natural = natural_step();
+    let second = SR as u64;
+    let faults = Faults {
+        panic_at: vec![second / 2, second, 3 * second / 2, 2 * second],
+        ..Faults::default()
+    };
+    let mut rig = Rig::start_with(WaitPolicy::Offline, faults);
+    let played = play(&mut rig, 4.0);
+    assert_eq!(rig.telemetry.engine_panics(), 4);
+    let step = largest_step(&played);
+    assert!(
+        step <= natural * 1.5,
+        "a click of {step} (natural {natural})"
+    );
+    let silenced_from = 2 * SR as usize + ENGINE_BLOCK_FRAMES;
+    assert!(
+        played[silenced_from..].iter().all(|f| *f == [0.0; 2]),
+        "silence after the fourth panic in a minute"
+    );
+    assert_eq!(
+        rig.telemetry.underruns(),
+        0,
+        "the silenced engine still answers every block"
+    );
+    assert!(rig.telemetry.engine_running());
+}
+
+#[test]
+fn a_panic_during_a_restart_still_plays_the_music_from_the_top() {
+    let mut fresh = Rig::start(WaitPolicy::Offline);
+    let expected = from_the_top(&mut fresh, 60);
+    let faults = Faults {
+        panic_on_restart: true,
+        ..Faults::default()
+    };
+    let mut used = Rig::start_with(WaitPolicy::Offline, faults);
+    let mut out = [[0.0; 2]; BLOCK];
+    for _ in 0..40 {
+        used.block(MusicalSettings::default(), &mut out);
+    }
+    let restarted = from_the_top(&mut used, 60);
+    assert_eq!(used.telemetry.engine_panics(), 1);
+    assert!(
+        restarted == expected,
+        "after a panic during a restart the music differs from a fresh start"
+    );
+}
+
+#[test]
+fn a_starved_engine_fades_out_then_the_music_fades_back_in() {
+    let natural = natural_step();
+    let faults = Faults {
+        stall_at: Some((SR as u64, Duration::from_millis(300))),
+        ..Faults::default()
+    };
+    let mut rig = Rig::start_with(WaitPolicy::Realtime, faults);
+    rig.patient = false;
+    // The first blocks, before the engine has its lead, may come up short on a busy
+    // machine: count underruns from when the music is flowing.
+    play(&mut rig, 0.5);
+    let before = rig.telemetry.underruns();
+    let played = play(&mut rig, 3.0);
+    let underruns = rig.telemetry.underruns() - before;
+    assert!(underruns >= 1, "a 300 ms stall runs the ring dry");
+    let step = largest_step(&played);
+    assert!(
+        step <= natural * 1.5,
+        "a click of {step} (natural {natural})"
+    );
+    let tail = &played[played.len() - SR as usize..];
+    assert!(energy(tail) > 1.0, "the music came back");
+}
