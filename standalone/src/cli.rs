@@ -75,13 +75,18 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["out", "midi"])))]
 pub struct RenderArgs {
     /// Length of the render in seconds (0 < S ≤ 86400).
     #[arg(long, value_parser = parse_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// The WAV file to write.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// A Standard MIDI File of the notes the render plays (type 1, a track per layer, the
+    /// channels of the plugin's MIDI out), alone or beside --out.
+    #[arg(long)]
+    pub midi: Option<PathBuf>,
     /// Sample rate in Hz.
     #[arg(long, default_value = "48000", value_parser = parse_sample_rate)]
     pub sample_rate: SampleRate,

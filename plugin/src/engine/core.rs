@@ -151,6 +151,13 @@ impl EngineCore {
         self
     }
 
+    /// Ends every note sent out as MIDI at the frame rendered last, and sends the note-offs:
+    /// the end of an offline render, whose notes must not hang.
+    pub fn end_midi_notes(&mut self) {
+        self.midi.all_off(self.frames_rendered);
+        self.midi.flush_until(self.frames_rendered);
+    }
+
     /// Publishes what is playing into `feed`.
     pub fn with_feed(mut self, feed: NowPlayingFeed) -> Self {
         self.feed = Some(feed);

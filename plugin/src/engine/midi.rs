@@ -10,6 +10,24 @@ use crate::compose::{Layer, NoteEvent, PercussionKind};
 use crate::params::MidiLayers;
 use crate::realtime::{NoteOut, NoteOutKind, NoteOutProducer};
 
+/// Each layer's MIDI channel (0-based) and the name a MIDI file's track for it carries: the one
+/// place the channel plan lives, for the host's MIDI out and for `render --midi`.
+pub const LAYER_CHANNELS: [(&str, u8); 6] = [
+    ("melody", MELODY_CHANNEL),
+    ("pad", PAD_CHANNEL),
+    ("drone", DRONE_CHANNEL),
+    ("texture", TEXTURE_CHANNEL),
+    ("bell", BELL_CHANNEL),
+    ("percussion", DRUM_CHANNEL),
+];
+const MELODY_CHANNEL: u8 = 0;
+const PAD_CHANNEL: u8 = 1;
+const DRONE_CHANNEL: u8 = 2;
+const TEXTURE_CHANNEL: u8 = 3;
+const BELL_CHANNEL: u8 = 4;
+/// General MIDI's drum channel (10, 0-based 9): pulse, tick and shaker.
+const DRUM_CHANNEL: u8 = 9;
+
 /// Notes that may be pending at once; more than the voice budget of every layer together.
 const MAX_PENDING: usize = 512;
 
@@ -126,15 +144,15 @@ fn sends(layers: MidiLayers, layer: Layer) -> bool {
 fn channel_and_note(event: &NoteEvent) -> (u8, u8) {
     let note = event.midi_note.min(127);
     match event.layer {
-        Layer::Melody => (0, note),
-        Layer::Pad => (1, note),
-        Layer::Drone => (2, note),
-        Layer::Texture => (3, note),
-        Layer::Percussion(PercussionKind::Bell) => (4, note),
+        Layer::Melody => (MELODY_CHANNEL, note),
+        Layer::Pad => (PAD_CHANNEL, note),
+        Layer::Drone => (DRONE_CHANNEL, note),
+        Layer::Texture => (TEXTURE_CHANNEL, note),
+        Layer::Percussion(PercussionKind::Bell) => (BELL_CHANNEL, note),
         // General MIDI drums: bass drum, side stick, shaker.
-        Layer::Percussion(PercussionKind::Pulse) => (9, 36),
-        Layer::Percussion(PercussionKind::Tick) => (9, 37),
-        Layer::Percussion(PercussionKind::Shaker) => (9, 82),
+        Layer::Percussion(PercussionKind::Pulse) => (DRUM_CHANNEL, 36),
+        Layer::Percussion(PercussionKind::Tick) => (DRUM_CHANNEL, 37),
+        Layer::Percussion(PercussionKind::Shaker) => (DRUM_CHANNEL, 82),
     }
 }
 
