@@ -38,6 +38,7 @@ impl StatusSource for CyclingStatus {
             renderer: "sine".into(),
             underruns: 0,
             sample_rate: SAMPLE_RATE,
+            following: String::new(),
         }
     }
 }

@@ -11,6 +11,7 @@
 mod config;
 mod core;
 pub mod feed;
+mod follow;
 pub mod midi;
 mod settings;
 mod thread;

@@ -243,15 +243,16 @@ impl Plugin for Auralis {
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let _denormals = DenormalGuard::new();
-        // Notes are accepted so hosts route MIDI to the instrument; the music is generated, so
-        // they are drained and not played.
-        while context.next_event().is_some() {}
-
         let channels = buffer.as_slice();
         let Some(active) = self.active.as_mut() else {
+            while context.next_event().is_some() {}
             buffer::silence(channels);
             return ProcessStatus::KeepAlive;
         };
+        // The notes played in are not played: the engine follows what they say (Follow).
+        while let Some(event) = context.next_event() {
+            active.link.receive(&event);
+        }
         let [left, right, ..] = channels else {
             buffer::silence(channels);
             return ProcessStatus::KeepAlive;

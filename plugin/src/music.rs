@@ -9,6 +9,7 @@
 pub mod chord;
 pub mod chord_quality;
 pub mod key;
+pub mod key_finding;
 pub mod pitch_class_set;
 pub mod scale;
 pub mod tuning;
@@ -18,6 +19,7 @@ pub mod voicing;
 pub use chord::{Chord, ChordColour};
 pub use chord_quality::ChordQuality;
 pub use key::{Key, pitch_class_name};
+pub use key_finding::{KeyEstimate, estimate_key, fit_to};
 pub use pitch_class_set::PitchClassSet;
 pub use scale::Scale;
 pub use tuning::{hz_to_midi, midi_to_hz};

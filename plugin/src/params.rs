@@ -104,6 +104,11 @@ impl KeyName {
     pub fn pitch_class(self) -> u8 {
         self as u8
     }
+
+    /// The key whose tonic is `pitch_class` (taken modulo 12).
+    pub fn from_pitch_class(pitch_class: u8) -> Self {
+        Self::from_index(usize::from(pitch_class % 12))
+    }
 }
 
 /// The scale or mode the music is written in. New scales are only ever appended.
@@ -164,6 +169,19 @@ pub enum MidiLayers {
     All,
 }
 
+/// What Auralis follows of the notes the host sends it. New modes are only ever appended.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowMode {
+    /// Nothing: the notes sent in are ignored, and the music is exactly what it was before
+    /// following existed.
+    #[id = "off"]
+    Off,
+    /// The key: a rolling estimate of the key the notes are in sets the key and scale (major or
+    /// minor); the composer writes its own progressions in it.
+    #[id = "key"]
+    Key,
+}
+
 /// Auralis's parameters. See the module docs for the stability rules.
 #[derive(Params)]
 pub struct AuralisParams {
@@ -197,6 +215,9 @@ pub struct AuralisParams {
     /// Which layers are sent out as MIDI notes.
     #[id = "midi"]
     pub midi_out: EnumParam<MidiLayers>,
+    /// What the music follows of the notes played into it.
+    #[id = "follow"]
+    pub follow: EnumParam<FollowMode>,
 }
 
 /// The range of the Tempo parameter, shared with the GUI and the command line.
@@ -250,6 +271,7 @@ impl Default for AuralisParams {
                 .with_unit(" dB")
                 .with_value_to_string(formatters::v2s_f32_rounded(1)),
             midi_out: EnumParam::new("MIDI Out", MidiLayers::MelodyAndChords),
+            follow: EnumParam::new("Follow", FollowMode::Off),
         }
     }
 }
@@ -278,6 +300,8 @@ pub struct MusicalSettings {
     pub seed: u32,
     /// Layers sent out as MIDI notes.
     pub midi_out: MidiLayers,
+    /// What the music follows of the notes played in.
+    pub follow: FollowMode,
 }
 
 impl Default for MusicalSettings {
@@ -313,6 +337,7 @@ impl AuralisParams {
             space: sanitize(self.space.value(), 0.0, 1.0, SPACE_DEFAULT),
             seed: self.seed.value().clamp(0, SEED_MAX) as u32,
             midi_out: self.midi_out.value(),
+            follow: self.follow.value(),
         }
     }
 }
@@ -343,6 +368,7 @@ mod tests {
             "Seed",
             "Gain",
             "MIDI Out",
+            "Follow",
         ] {
             assert!(names.iter().any(|n| n == expected), "missing {expected}");
         }

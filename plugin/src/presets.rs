@@ -3,7 +3,7 @@
 //! A preset is a complete set of musical parameters. Names are matched case-insensitively and
 //! ignoring spaces and dashes, so `--preset deep-field` finds "Deep Field".
 
-use crate::params::{KeyName, MidiLayers, MusicalSettings, ScaleName};
+use crate::params::{FollowMode, KeyName, MidiLayers, MusicalSettings, ScaleName};
 
 /// One named mood.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,6 +38,7 @@ const fn preset(
             space,
             seed,
             midi_out: MidiLayers::MelodyAndChords,
+            follow: FollowMode::Off,
         },
     }
 }

@@ -14,6 +14,7 @@ pub mod buffer;
 pub mod denormals;
 pub mod link;
 pub mod meter;
+pub mod midi_in;
 pub mod notes;
 pub mod output;
 pub mod request;
@@ -24,6 +25,7 @@ pub mod transport;
 
 pub use link::EngineLink;
 pub use meter::LevelMeter;
+pub use midi_in::{MidiIn, MidiInConsumer, MidiInKind, MidiInProducer, midi_in_ring};
 pub use notes::{NoteOut, NoteOutConsumer, NoteOutKind, NoteOutProducer, note_ring};
 pub use output::{AudioOutput, FillOutcome, WaitPolicy};
 pub use request::{BlockRequest, RequestConsumer, RequestProducer, request_ring};

@@ -9,8 +9,8 @@
 use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
+use crate::params::{FollowMode, KeyName, MidiLayers, ScaleName};
 use crate::params::{GAIN_MAX_DB, GAIN_MIN_DB, SEED_MAX, TEMPO_MAX_BPM, TEMPO_MIN_BPM};
-use crate::params::{KeyName, MidiLayers, ScaleName};
 
 /// What a stored value must look like for one parameter id.
 enum Expected {
@@ -41,6 +41,9 @@ fn expected(id: &str) -> Option<Expected> {
         },
         "midi" => Expected::Enum {
             variants: MidiLayers::variants().len(),
+        },
+        "follow" => Expected::Enum {
+            variants: FollowMode::variants().len(),
         },
         "gain" => Expected::Float {
             min: GAIN_MIN_DB,
@@ -207,7 +210,7 @@ mod tests {
             prop_oneof![
                 prop::sample::select(vec![
                     "key", "scale", "tempo", "sync", "intens", "bright", "space", "seed", "midi",
-                    "gain",
+                    "gain", "follow",
                 ])
                 .prop_map(str::to_string),
                 "[a-z_]{0,10}",
@@ -227,6 +230,7 @@ mod tests {
                 ("seed", ParamValue::I32(7)),
                 ("midi", ParamValue::I32(3)),
                 ("gain", ParamValue::F32(0.0)),
+                ("follow", ParamValue::I32(0)),
             ]);
             serde_json::to_vec(&saved).expect("serialize")
         }

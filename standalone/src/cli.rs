@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use auralis::params::{
-    BRIGHTNESS, INTENSITY, KeyName, MidiLayers, MusicalSettings, NumberRange, SEED, SPACE,
-    ScaleName, TEMPO, default_key_name, default_scale_name, key_names, parse_key, parse_scale,
-    scale_names,
+    BRIGHTNESS, FollowMode, INTENSITY, KeyName, MidiLayers, MusicalSettings, NumberRange, SEED,
+    SPACE, ScaleName, TEMPO, default_key_name, default_scale_name, key_names, parse_key,
+    parse_scale, scale_names,
 };
 use auralis::presets::{self, Preset};
 use auralis::signal::SampleRate;
@@ -193,6 +193,8 @@ impl MusicArgs {
             seed: self.seed.unwrap_or(base.seed),
             // Nothing without a host receives MIDI.
             midi_out: MidiLayers::Off,
+            // Nothing plays into a render or a server yet.
+            follow: FollowMode::Off,
         }
     }
 }

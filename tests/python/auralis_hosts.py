@@ -46,6 +46,7 @@ PARAMETER_NAMES = (
     "Seed",
     "Gain",
     "MIDI Out",
+    "Follow",
 )
 KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 SCALE_NAMES = (
@@ -70,6 +71,7 @@ DEFAULT_DISPLAY = {
     "Seed": "7",
     "Gain": "0.0",
     "MIDI Out": "Melody + Chords",
+    "Follow": "Off",
 }
 
 #: pedalboard's instrument warm-up budget per load (and per reload), in seconds; the default of

@@ -66,6 +66,7 @@ EXPECTED_AFTER = {
         "Brightness": "20",
         "Space": "35",
         "MIDI Out": "Melody + Chords",
+        "Follow": "Off",
     }
 }
 

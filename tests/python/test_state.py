@@ -41,12 +41,13 @@ NON_DEFAULT = {
     "space": 14,
     "gain_db": -7.5,
     "midi_out": "All",
+    "follow": "Key",
 }
 #: Set through the normalised value: pedalboard snaps Seed's 65 536 steps to a 1000-point grid
 #: when it is set as an attribute (4242 would become 4260).
 SEED = 4242
 #: The stored ids: stable forever, because saved projects refer to them.
-STATE_IDS = {"key", "scale", "tempo", "sync", "intens", "bright", "space", "seed", "gain", "midi"}
+STATE_IDS = {"key", "scale", "tempo", "sync", "intens", "bright", "space", "seed", "gain", "midi", "follow"}
 #: DawDreamer's load_state opens the plugin's editor after loading (a workaround of its own for
 #: other plugins); Auralis has no editor yet, so it raises this after the state was applied.
 DAWDREAMER_NO_EDITOR = "no available editor"

@@ -23,7 +23,7 @@ use clack_host::utils::ClapId;
 
 const PLUGIN_ID: &str = "audio.auralis.generative";
 /// Display names are part of the contract (params.rs): hosts and scripts find parameters by them.
-const PARAM_NAMES: [&str; 10] = [
+const PARAM_NAMES: [&str; 11] = [
     "Key",
     "Scale",
     "Tempo",
@@ -34,6 +34,7 @@ const PARAM_NAMES: [&str; 10] = [
     "Seed",
     "Gain",
     "MIDI Out",
+    "Follow",
 ];
 /// Set in a child process to the name of the scenario it runs.
 const CHILD_ENV: &str = "AURALIS_CLAP_CHILD";

@@ -113,6 +113,7 @@ impl StatusSource for TestStatus {
             renderer: "cpu".into(),
             underruns: 0,
             sample_rate: SAMPLE_RATE,
+            following: String::new(),
         }
     }
 }

@@ -2,13 +2,14 @@
 //! → renderer → percussion → effects.
 
 use std::collections::VecDeque;
+use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::compose::{Composer, ComposerSettings, Layer, NoteEvent, PercussionKind};
-use crate::music::midi_to_hz;
-use crate::params::MusicalSettings;
-use crate::realtime::{Frame, NoteOutProducer, TransportSnapshot};
+use crate::music::{Scale, midi_to_hz};
+use crate::params::{FollowMode, MusicalSettings};
+use crate::realtime::{Frame, MidiIn, NoteOutProducer, TransportSnapshot};
 use crate::signal::{SampleRate, sanitize};
 use crate::synth::effects::Effects;
 use crate::synth::percussion::{Percussion, PercussionVoice};
@@ -18,6 +19,7 @@ use crate::synth::{
 };
 
 use super::feed::{FixedText, NowPlaying, NowPlayingFeed};
+use super::follow::Follower;
 use super::midi::MidiOut;
 use super::settings::composer_settings;
 use super::timeline::{BlockTiming, Timeline};
@@ -67,6 +69,8 @@ pub struct EngineCore {
     right: Vec<f32>,
     /// Notes out as MIDI, if a host listens.
     midi: MidiOut,
+    /// What the notes played in say about the key.
+    follower: Follower,
     /// What is playing, for the GUI and the web monitor.
     feed: Option<NowPlayingFeed>,
     /// Frames until the feed is refreshed again.
@@ -131,6 +135,7 @@ impl EngineCore {
             left: vec![0.0; ENGINE_BLOCK_FRAMES],
             right: vec![0.0; ENGINE_BLOCK_FRAMES],
             midi: MidiOut::default(),
+            follower: Follower::default(),
             feed: None,
             feed_countdown: 0,
             reported_renderer: RendererKind::Silent,
@@ -194,6 +199,7 @@ impl EngineCore {
         self.effects.reset();
         self.feed_countdown = 0;
         self.midi.all_off(self.frames_rendered);
+        self.follower.reset();
     }
 
     /// Takes over from `failed`, an engine that panicked, as if this engine had rendered its
@@ -204,8 +210,15 @@ impl EngineCore {
         self.frames_rendered = start_frame;
         self.midi = std::mem::take(&mut failed.midi);
         self.midi.all_off(start_frame);
+        // Plain data, whatever state the failed engine was in: what has been played in goes on.
+        self.follower = std::mem::take(&mut failed.follower);
         self.feed = failed.feed.take();
         self.feed_countdown = 0;
+    }
+
+    /// Takes a note the host played in, to be followed at its frame (see [`Follower`]).
+    pub fn receive_midi(&mut self, event: MidiIn) {
+        self.follower.receive(event);
     }
 
     /// Renders `out.len()` frames with the given settings. `transport` is the host's transport
@@ -230,6 +243,15 @@ impl EngineCore {
     ) {
         let frames = out.len();
         let timing = self.timeline.next_block(settings, transport, frames);
+        self.follower.advance(
+            self.frames_rendered,
+            frames,
+            self.sample_rate,
+            timing.start_beat,
+            timing.tempo_bpm,
+        );
+        let followed = self.follower.apply_to(settings);
+        let settings = &followed;
         self.follow_settings(settings, &timing);
         let end_beat = timing.start_beat + timing.beats_per_frame * frames as f64;
         self.plan_until(end_beat + LOOKAHEAD_BEATS);
@@ -401,6 +423,22 @@ impl EngineCore {
         }
         now.renderer_name = self.renderer_label;
         now.gain_reduction_db = self.effects.gain_reduction_db();
+        if settings.follow == FollowMode::Key {
+            now.following = match self.follower.key() {
+                Some((key, scale)) => {
+                    let mut text = FixedText::default();
+                    let mode = if scale == Scale::Minor {
+                        "minor"
+                    } else {
+                        "major"
+                    };
+                    // Always fits: the longest is "C# minor".
+                    let _ = write!(text, "{key} {mode}");
+                    text
+                }
+                None => FixedText::from_str_lossy("listening"),
+            };
+        }
         for event in self.scheduled.iter() {
             if !now.push_upcoming(event) {
                 break;

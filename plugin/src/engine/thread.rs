@@ -19,8 +19,8 @@ use crate::params::{AuralisParams, MusicalSettings};
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::output::FADE_S;
 use crate::realtime::{
-    AudioOutput, BlockRequest, EngineLink, Frame, FrameProducer, NoteOutProducer, RequestConsumer,
-    Telemetry, WaitPolicy, audio_ring, note_ring, request_ring,
+    AudioOutput, BlockRequest, EngineLink, Frame, FrameProducer, MidiInConsumer, NoteOutProducer,
+    RequestConsumer, Telemetry, WaitPolicy, audio_ring, midi_in_ring, note_ring, request_ring,
 };
 
 use super::config::EngineConfig;
@@ -92,6 +92,7 @@ fn start_with(setup: EngineSetup, faults: Faults) -> std::io::Result<(EngineHand
     } = setup;
     let (frames, consumer) = audio_ring(config.ring_frames());
     let (mut requests, requests_rx) = request_ring();
+    let (midi_in, midi_in_rx) = midi_in_ring();
     let (notes_tx, notes_rx) = if midi_out {
         let (tx, rx) = note_ring();
         (Some(tx), Some(rx))
@@ -102,6 +103,7 @@ fn start_with(setup: EngineSetup, faults: Faults) -> std::io::Result<(EngineHand
         frames,
         requests: requests_rx,
         notes: notes_tx,
+        midi_in: midi_in_rx,
         feed,
     };
     let engine = EngineHandle::spawn(config, settings, io, telemetry.clone(), faults)?;
@@ -111,7 +113,7 @@ fn start_with(setup: EngineSetup, faults: Faults) -> std::io::Result<(EngineHand
         requests.wake_after_requests(thread);
     }
     let output = AudioOutput::new(consumer, telemetry, config.policy, config.sample_rate);
-    Ok((engine, EngineLink::new(output, requests, notes_rx)))
+    Ok((engine, EngineLink::new(output, requests, notes_rx, midi_in)))
 }
 
 /// The engine thread's ends of its rings.
@@ -122,6 +124,8 @@ struct EngineIo {
     requests: RequestConsumer,
     /// Where composed notes go out as MIDI, if anyone listens.
     notes: Option<NoteOutProducer>,
+    /// Where the host's notes come in.
+    midi_in: MidiInConsumer,
     /// Where the now-playing snapshots go, if anyone reads them.
     feed: Option<NowPlayingFeed>,
 }
@@ -167,6 +171,7 @@ impl EngineHandle {
                     lead_frames: config.lead_frames as u64,
                     producer: io.frames,
                     requests: io.requests,
+                    midi_in: io.midi_in,
                     telemetry: thread_telemetry,
                     stop: thread_stop,
                     block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
@@ -280,6 +285,8 @@ struct EngineLoop {
     lead_frames: u64,
     producer: FrameProducer,
     requests: RequestConsumer,
+    /// The host's notes, handed to the core with the request they came before.
+    midi_in: MidiInConsumer,
     telemetry: Arc<Telemetry>,
     stop: Arc<AtomicBool>,
     block: Vec<Frame>,
@@ -312,6 +319,10 @@ impl EngineLoop {
                 std::thread::park_timeout(IDLE_POLL);
                 continue;
             };
+            // The block's notes came before its request: the core has them when it renders.
+            let core = &mut self.core;
+            self.midi_in
+                .drain_until(request.until_frame, |event| core.receive_midi(event));
             // A panic anywhere in the engine (composer, voices, renderer, effects) must not
             // end the music for good or take the host down: the ring is faded out, a fresh
             // engine takes over at the same frame, and the request is answered in full.

@@ -45,6 +45,9 @@ pub struct MonitorStatus {
     pub underruns: u64,
     /// Output sample rate, Hz.
     pub sample_rate: u32,
+    /// What the music follows of the notes played in ("A minor", "listening"); empty when
+    /// Follow is off.
+    pub following: String,
 }
 
 impl MonitorStatus {
@@ -74,6 +77,9 @@ impl MonitorStatus {
                 .to_owned(),
             underruns,
             sample_rate,
+            following: now
+                .map(|n| n.following.as_str().to_owned())
+                .unwrap_or_default(),
         }
     }
 }

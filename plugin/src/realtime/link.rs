@@ -8,6 +8,7 @@
 
 use nice_plug::prelude::NoteEvent;
 
+use super::midi_in::{MidiIn, MidiInProducer};
 use super::notes::NoteOutConsumer;
 use super::output::{AudioOutput, FillOutcome};
 use super::request::{BlockRequest, RequestProducer};
@@ -22,6 +23,8 @@ pub struct EngineLink {
     requests: RequestProducer,
     /// Composed notes out of the engine, when the engine was asked to send them.
     notes: Option<NoteOutConsumer>,
+    /// The host's notes into the engine, which follows what they play.
+    midi_in: MidiInProducer,
 }
 
 impl EngineLink {
@@ -30,11 +33,21 @@ impl EngineLink {
         output: AudioOutput,
         requests: RequestProducer,
         notes: Option<NoteOutConsumer>,
+        midi_in: MidiInProducer,
     ) -> Self {
         Self {
             output,
             requests,
             notes,
+            midi_in,
+        }
+    }
+
+    /// Passes the host's note `event` of the coming block on to the engine. Call it for the
+    /// block's events before [`Self::request`], so the engine has them when it answers.
+    pub fn receive<S>(&mut self, event: &NoteEvent<S>) {
+        if let Some(event) = MidiIn::from_host(event, self.output.frames_consumed()) {
+            self.midi_in.push(event);
         }
     }
 

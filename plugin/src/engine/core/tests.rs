@@ -6,7 +6,7 @@ use rustfft::num_complex::Complex;
 
 use super::*;
 use crate::engine::settings;
-use crate::params::{KeyName, MidiLayers, ScaleName};
+use crate::params::{FollowMode, KeyName, MidiLayers, ScaleName};
 use crate::signal::SampleRate;
 use crate::synth::{RendererChoice, RendererKind};
 
@@ -33,6 +33,7 @@ fn render(settings: &MusicalSettings, seconds: f64, sample_rate: f32) -> (Vec<f3
 fn settings() -> MusicalSettings {
     MusicalSettings {
         midi_out: MidiLayers::Off,
+        follow: FollowMode::Off,
         ..MusicalSettings::default()
     }
 }
