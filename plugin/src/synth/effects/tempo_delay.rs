@@ -149,14 +149,9 @@ impl TempoDelay {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use auralis_checks::peak_index;
 
-    /// Index of the largest |sample|.
-    fn peak_index(x: &[f32]) -> usize {
-        (0..x.len())
-            .max_by(|&a, &b| x[a].abs().total_cmp(&x[b].abs()))
-            .unwrap_or(0)
-    }
+    use super::*;
 
     #[test]
     fn echoes_ping_pong_at_the_delay_time() {
