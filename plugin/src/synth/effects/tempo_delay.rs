@@ -149,7 +149,7 @@ impl TempoDelay {
 
 #[cfg(test)]
 mod tests {
-    use auralis_checks::peak_index;
+    use auralis_checks::{peak, peak_index};
 
     use super::*;
 
@@ -168,8 +168,8 @@ mod tests {
         let tolerance = 48;
         assert!(peak_index(&left[..27_000]).abs_diff(18_000) < tolerance);
         assert!(peak_index(&right[..45_000]).abs_diff(36_000) < tolerance);
-        let first = left[..27_000].iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let second = right.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let first = peak(&left[..27_000]);
+        let second = peak(&right);
         assert!(second < 0.7 * first, "repeats decay: {first} then {second}");
     }
 
