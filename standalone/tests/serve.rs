@@ -15,10 +15,11 @@ fn serve_needs_no_display_or_sound_card_reports_status_and_stops_on_sigterm() {
     assert_eq!(status["key"], "E", "{status}");
     assert_eq!(status["scale"], "Lydian", "{status}");
     assert_eq!(status["sample_rate"], 48_000, "{status}");
-    // The engine is playing: within a few seconds a chord is reported.
+    // The engine is playing: a chord is reported. The deadline is a watchdog against a hang,
+    // not a speed requirement (speed is measured by `cargo xtask bench`).
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.status("")["chord"].as_str().unwrap_or("").is_empty() {
-        assert!(Instant::now() < deadline, "no chord reported");
+        assert!(Instant::now() < deadline, "no chord reported in 10 s");
         std::thread::sleep(Duration::from_millis(100));
     }
     let (code, _) = server.request("GET", "/api/v1/params", "");
@@ -26,9 +27,15 @@ fn serve_needs_no_display_or_sound_card_reports_status_and_stops_on_sigterm() {
     let (code, _) = server.request("GET", "/nope", "");
     assert_eq!(code, 404);
 
-    let (exit, took) = server.terminate();
+    // SIGTERM stops it cleanly (terminate() fails a hang): exit status 0, and the port is
+    // free for the next start.
+    let port = server.port;
+    let exit = server.terminate();
     assert!(exit.success(), "exit status {exit}");
-    assert!(took < Duration::from_secs(2), "took {took:?} to stop");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port {port} still accepts connections after the exit"
+    );
 }
 
 #[test]

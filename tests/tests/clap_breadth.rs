@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 use auralis_tests::bundle_dir;
-use auralis_tests::checks::{XorShift, assert_sane, dropouts, peak, rms_dbfs};
+use auralis_tests::checks::{
+    XorShift, assert_sane, dropouts, max_difference, peak, rms_after, rms_dbfs,
+};
 use auralis_tests::clap_host::{
     ClapBundle, ClapInstance, HostTransport, InEvent, MAX_BLOCK_FRAMES, ParamDescription, Rendered,
 };
@@ -87,20 +89,9 @@ fn fixed_sizes(frames: usize, size: u32) -> Vec<u32> {
 }
 
 /// Largest absolute sample difference; the renders must have the same length.
-fn max_difference(a: &Rendered, b: &Rendered) -> f32 {
+fn same_length_difference(a: &Rendered, b: &Rendered) -> f32 {
     assert_eq!(a.frames(), b.frames(), "renders of different lengths");
-    a.left
-        .iter()
-        .zip(&b.left)
-        .chain(a.right.iter().zip(&b.right))
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max)
-}
-
-/// RMS of the audio after the first `skip_s` seconds, in dBFS.
-fn rms_after(rendered: &Rendered, skip_s: f64) -> f64 {
-    let skip = ((skip_s * rendered.sample_rate) as usize).min(rendered.frames());
-    rms_dbfs(&rendered.left[skip..], &rendered.right[skip..])
+    max_difference(a, b)
 }
 
 /// Runs of exact digital silence longer than 1 ms after the first `skip_s` seconds: at any
@@ -149,7 +140,7 @@ fn every_sample_rate_and_block_size_renders_the_same_complete_audio() {
         assert_eq!(rendered.frames(), reference.frames(), "{what}: frames lost");
         assert_plays(&reference, &format!("{rate} Hz, 512-frame blocks"));
         assert_plays(&rendered, &what);
-        let diff = max_difference(&reference, &rendered);
+        let diff = same_length_difference(&reference, &rendered);
         eprintln!(
             "{what}: RMS {:.1} dBFS, peak {:.3}, differs from 512-frame blocks by {diff:e}; \
              {:.2} s wall",
@@ -485,7 +476,7 @@ fn state_reloads_to_the_same_bytes_after_random_changes() {
     let original = source.render(3.0, 1024).expect("process");
     let restored = bounce(&last);
     assert_sane(&original, "original");
-    let diff = max_difference(&original, &restored);
+    let diff = same_length_difference(&original, &restored);
     assert!(
         diff <= SAME_SAMPLES,
         "a reloaded state sounds different (max difference {diff})"
@@ -546,7 +537,7 @@ fn many_activation_cycles_at_alternating_rates_keep_playing_and_start_over() {
         .render(3.0, 1024)
         .expect("process");
     assert_plays(&cycled, "after 24 cycles");
-    let diff = max_difference(&cycled, &fresh);
+    let diff = same_length_difference(&cycled, &fresh);
     assert!(
         diff <= SAME_SAMPLES,
         "after 24 activation cycles the bounce differs from a new instance's by {diff}"
@@ -640,7 +631,7 @@ fn without_a_transport_or_with_an_absurd_one_the_music_plays_on() {
     let ignored = unsynced(true, &mut rng);
     let plain = unsynced(false, &mut rng);
     assert_plays(&ignored, "Sync off, wild transport");
-    let diff = max_difference(&ignored, &plain);
+    let diff = same_length_difference(&ignored, &plain);
     assert!(
         diff <= SAME_SAMPLES,
         "with Sync to Host off the transport still changes the music (by {diff})"
@@ -721,7 +712,7 @@ fn four_instances_in_one_process_play_independently() {
         assert_plays(r, &format!("instance {i}"));
     }
     for (i, (solo, together)) in solos.iter().zip(&rendered).enumerate() {
-        let diff = max_difference(solo, together);
+        let diff = same_length_difference(solo, together);
         assert!(
             diff <= SAME_SAMPLES,
             "instance {i} differs from the same patch played alone by {diff}: the instances \

@@ -432,7 +432,7 @@ fn the_stream_greets_then_plays_the_sine_in_order() {
         );
     }
     let left: Vec<f32> = packets.iter().flat_map(|(_, p)| p.left.clone()).collect();
-    let rms = (left.iter().map(|s| s * s).sum::<f32>() / left.len() as f32).sqrt();
+    let rms = auralis_checks::rms(&left);
     assert!(
         (0.3..0.4).contains(&rms),
         "a 0.5-amplitude sine has rms 0.35, got {rms}"

@@ -264,6 +264,8 @@ impl AudioOutput {
 
 #[cfg(test)]
 mod tests {
+    use auralis_checks::largest_step;
+
     use super::*;
     use crate::realtime::ring::audio_ring;
 
@@ -278,14 +280,6 @@ mod tests {
 
     fn constant(value: f32, frames: usize) -> Vec<Frame> {
         vec![[value, -value]; frames]
-    }
-
-    /// Largest absolute difference between neighbouring samples.
-    fn max_step(samples: &[f32]) -> f32 {
-        samples
-            .windows(2)
-            .map(|w| (w[1] - w[0]).abs())
-            .fold(0.0, f32::max)
     }
 
     #[test]
@@ -318,7 +312,11 @@ mod tests {
             played[fade_frames + 2..].iter().all(|&s| s == 0.0),
             "then silence"
         );
-        assert!(max_step(&played) < 0.01, "no click: {}", max_step(&played));
+        assert!(
+            largest_step(&played) < 0.01,
+            "no click: {}",
+            largest_step(&played)
+        );
 
         tx.push_frames(&constant(0.5, block * 4));
         let mut resumed = Vec::new();
@@ -326,7 +324,7 @@ mod tests {
             assert_eq!(out.fill(&mut left, &mut right), FillOutcome::Complete);
             resumed.extend_from_slice(&left);
         }
-        assert!(max_step(&resumed) < 0.01, "recovery fades in");
+        assert!(largest_step(&resumed) < 0.01, "recovery fades in");
         assert_eq!(*resumed.last().unwrap(), 0.5, "and reaches full level");
         assert_eq!(telemetry.underruns(), 1);
         assert_eq!(telemetry.frames_played(), 14 * block as u64);
@@ -348,7 +346,7 @@ mod tests {
         );
         assert!(left[..100].iter().all(|&s| s == 0.25));
         assert!(right[..100].iter().all(|&s| s == -0.25));
-        assert!(max_step(&left) < 0.01);
+        assert!(largest_step(&left) < 0.01);
         assert_eq!(telemetry.underruns(), 1);
     }
 

@@ -80,8 +80,9 @@ impl Server {
         serde_json::from_str(&body).expect("status is JSON")
     }
 
-    /// Sends SIGTERM and waits for the exit; returns the status and how long it took.
-    pub fn terminate(mut self) -> (std::process::ExitStatus, Duration) {
+    /// Sends SIGTERM and waits for the exit; returns the exit status. Fails after 10 s: a
+    /// watchdog against a server that ignores the signal, not a speed requirement.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
         let started = Instant::now();
         let killed = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -90,7 +91,7 @@ impl Server {
         assert!(killed.success());
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
-                return (status, started.elapsed());
+                return status;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),

@@ -1,8 +1,7 @@
 //! The whole engine, heard: level, key, determinism, brightness and robustness of what
 //! [`EngineCore`] renders, measured on the audio itself.
 
-use rustfft::FftPlanner;
-use rustfft::num_complex::Complex;
+use auralis_checks::{Bins, Spectrum, max_difference, peak, rms_dbfs};
 
 use super::*;
 use crate::engine::settings;
@@ -38,39 +37,8 @@ fn settings() -> MusicalSettings {
     }
 }
 
-fn rms_dbfs(left: &[f32], right: &[f32]) -> f64 {
-    let sum: f64 = left.iter().chain(right).map(|&s| (s as f64).powi(2)).sum();
-    10.0 * (sum / (left.len() + right.len()) as f64).max(1e-30).log10()
-}
-
-fn peak(left: &[f32], right: &[f32]) -> f32 {
-    left.iter().chain(right).fold(0.0f32, |m, s| m.max(s.abs()))
-}
-
 /// FFT length: bins of 1.5 Hz at 48 kHz, finer than a semitone down to the drone's register.
-const N: usize = 32_768;
-
-/// Average power spectrum of the mid signal over Hann windows of [`N`] frames; bin width
-/// `sample_rate / N`.
-fn power_spectrum(left: &[f32], right: &[f32]) -> Vec<f64> {
-    let fft = FftPlanner::<f64>::new().plan_fft_forward(N);
-    let mut sum = vec![0.0; N / 2];
-    let mut buffer = vec![Complex::new(0.0, 0.0); N];
-    let mut start = 0;
-    while start + N <= left.len() {
-        for (i, slot) in buffer.iter_mut().enumerate() {
-            let window = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / N as f64).cos();
-            let mid = 0.5 * (left[start + i] as f64 + right[start + i] as f64);
-            *slot = Complex::new(mid * window, 0.0);
-        }
-        fft.process(&mut buffer);
-        for (acc, bin) in sum.iter_mut().zip(&buffer) {
-            *acc += bin.norm_sqr();
-        }
-        start += N / 2;
-    }
-    sum
-}
+const FFT_LEN: usize = 32_768;
 
 /// Share of the pitched energy (spectral peaks between 50 Hz and 4 kHz) that falls on the
 /// pitch classes of `key`/`scale`.
@@ -81,40 +49,20 @@ fn in_scale_share(
     key: KeyName,
     scale: ScaleName,
 ) -> f64 {
-    let spectrum = power_spectrum(left, right);
-    let bin_hz = sample_rate as f64 / N as f64;
     let classes = settings::scale(scale)
         .pitch_classes(crate::music::Key::from_pitch_class(key.pitch_class()));
-    let (mut on, mut total) = (0.0, 0.0);
-    for k in 2..spectrum.len() - 1 {
-        let hz = k as f64 * bin_hz;
-        if !(50.0..4_000.0).contains(&hz) {
-            continue;
-        }
-        // Peaks only: the tonal partials, not the noise floor of percussion and reverb.
-        if spectrum[k] < spectrum[k - 1] || spectrum[k] < spectrum[k + 1] {
-            continue;
-        }
-        let midi = 69.0 + 12.0 * (hz / 440.0).log2();
-        let class = (midi.round() as i64).rem_euclid(12) as u8;
-        total += spectrum[k];
-        if classes.contains(class) {
-            on += spectrum[k];
-        }
-    }
-    on / total.max(1e-30)
+    // Peaks only: the tonal partials, not the noise floor of percussion and reverb.
+    let power = Spectrum::averaged(left, right, f64::from(sample_rate), FFT_LEN)
+        .pitch_class_power(50.0..4_000.0, Bins::Peaks);
+    let on: f64 = (0..12u8)
+        .filter(|&class| classes.contains(class))
+        .map(|class| power[usize::from(class)])
+        .sum();
+    on / power.iter().sum::<f64>().max(1e-30)
 }
 
 fn spectral_centroid_hz(left: &[f32], right: &[f32], sample_rate: f32) -> f64 {
-    let spectrum = power_spectrum(left, right);
-    let bin_hz = sample_rate as f64 / N as f64;
-    let (weighted, total) = spectrum
-        .iter()
-        .enumerate()
-        .fold((0.0, 0.0), |(w, t), (k, p)| {
-            (w + p.sqrt() * k as f64 * bin_hz, t + p.sqrt())
-        });
-    weighted / total.max(1e-30)
+    Spectrum::averaged(left, right, f64::from(sample_rate), FFT_LEN).centroid_hz()
 }
 
 #[test]
@@ -122,7 +70,7 @@ fn the_default_patch_plays_at_a_sane_level_without_clipping() {
     let (left, right) = render(&settings(), 40.0, 48_000.0);
     let skip = 10 * 48_000;
     let rms = rms_dbfs(&left[skip..], &right[skip..]);
-    let peak = peak(&left, &right);
+    let peak = peak(&left).max(peak(&right));
     eprintln!("default patch: RMS {rms:.1} dBFS, peak {peak:.3}");
     assert!(left.iter().chain(&right).all(|s| s.is_finite()));
     assert!((-30.0..=-12.0).contains(&rms), "RMS {rms:.1} dBFS");
@@ -163,12 +111,7 @@ fn the_same_seed_is_the_same_music_and_another_seed_is_not() {
         ..settings()
     };
     let third = render(&other, 8.0, 48_000.0);
-    let difference = first
-        .0
-        .iter()
-        .zip(&third.0)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let difference = max_difference(&first.0, &third.0);
     assert!(difference > 0.01, "seed 8 sounds like seed 7");
 }
 
@@ -211,7 +154,7 @@ fn extreme_settings_at_every_sample_rate_stay_finite_and_below_the_ceiling() {
                 left.iter().chain(&right).all(|x| x.is_finite()),
                 "{sample_rate} Hz {s:?}: non-finite"
             );
-            let peak = peak(&left, &right);
+            let peak = peak(&left).max(peak(&right));
             assert!(peak <= 0.85, "{sample_rate} Hz {s:?}: peak {peak}");
             assert!(
                 rms_dbfs(&left, &right) > -60.0,
@@ -270,11 +213,7 @@ fn the_gpu_renderer_matches_the_cpu_renderer_at_the_output() {
          (Debian: mesa-vulkan-drivers)"
     );
     let (cpu, _, _) = render_on(RendererChoice::Cpu);
-    let difference = gpu
-        .iter()
-        .zip(&cpu)
-        .flat_map(|(g, c)| [(g[0] - c[0]).abs(), (g[1] - c[1]).abs()])
-        .fold(0.0f32, f32::max);
+    let difference = max_difference(gpu.as_flattened(), cpu.as_flattened());
     eprintln!("{description}: max difference from the CPU at the output {difference:.2e}");
     assert!(difference <= 1e-3, "GPU and CPU differ by {difference}");
     assert!(gpu.iter().any(|f| f[0] != 0.0), "audible");

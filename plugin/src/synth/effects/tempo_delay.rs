@@ -149,14 +149,9 @@ impl TempoDelay {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use auralis_checks::{peak, peak_index};
 
-    /// Index of the largest |sample|.
-    fn peak_index(x: &[f32]) -> usize {
-        (0..x.len())
-            .max_by(|&a, &b| x[a].abs().total_cmp(&x[b].abs()))
-            .unwrap_or(0)
-    }
+    use super::*;
 
     #[test]
     fn echoes_ping_pong_at_the_delay_time() {
@@ -173,8 +168,8 @@ mod tests {
         let tolerance = 48;
         assert!(peak_index(&left[..27_000]).abs_diff(18_000) < tolerance);
         assert!(peak_index(&right[..45_000]).abs_diff(36_000) < tolerance);
-        let first = left[..27_000].iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let second = right.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let first = peak(&left[..27_000]);
+        let second = peak(&right);
         assert!(second < 0.7 * first, "repeats decay: {first} then {second}");
     }
 

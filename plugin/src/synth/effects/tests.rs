@@ -1,10 +1,12 @@
 //! Tests of the whole chain, measured the way a listener or a meter would.
 
-mod measure;
+use auralis_checks::{
+    XorShift, correlation, largest_step, loudness_lufs, normalize_lufs, peak, peak_db, peak_index,
+    pink_noise, t60_s, true_peak_db,
+};
 
 use super::limiter::CEILING;
 use super::*;
-use measure::*;
 
 /// The rate `hz` as the synthesizer takes it.
 fn rate(hz: f32) -> SampleRate {
@@ -113,18 +115,16 @@ fn space_zero_has_no_echoes() {
     let (left, _) = impulse_response(sample_rate, 0.0, 120.0, 0.5, 1.0);
     let latency = Effects::new(rate(sample_rate)).latency_frames();
     let echo = latency + 18_000;
-    let around = left[echo - 100..echo + 100]
-        .iter()
-        .fold(0.0f32, |m, x| m.max(x.abs()));
+    let around = peak(&left[echo - 100..echo + 100]);
     assert!(around < 1e-3, "{around}");
 }
 
 /// Random hot cases, each checked for the sample-peak ceiling (-1.5 dBFS) and for true peak
 /// ≤ -1 dBTP twice: by ebur128 (BS.1770's 4× meter; 2× at 96 kHz, none at 192 kHz) and by the
-/// stricter 8×, 64-tap reference in `measure`.
+/// stricter 8×, 64-tap reference of `auralis_checks::true_peak_db`.
 #[test]
 fn hot_input_never_exceeds_the_ceiling_or_minus_one_dbtp() {
-    let mut random = Noise::new(11);
+    let mut random = XorShift::scrambled(11);
     let mut worst_true_peak_db = f32::NEG_INFINITY;
     for case in 0..16 {
         let sample_rate = RATES[case % RATES.len()];
@@ -139,7 +139,7 @@ fn hot_input_never_exceeds_the_ceiling_or_minus_one_dbtp() {
             .map(|n| {
                 let phase = std::f32::consts::TAU * freq_hz * n as f32 / sample_rate;
                 if noisy {
-                    4.0 * random.next()
+                    4.0 * random.bipolar()
                 } else {
                     4.0 * (phase + 0.7).sin()
                 }
@@ -169,7 +169,7 @@ fn hot_input_never_exceeds_the_ceiling_or_minus_one_dbtp() {
                 channel.iter().all(|x| x.abs() <= CEILING),
                 "case {case}: sample peak"
             );
-            assert!(sample_peak_db(channel) <= -1.5 + 1e-4);
+            assert!(peak_db(channel) <= -1.5 + 1e-4);
             let true_peak = true_peak_db(channel);
             let ebu = 20.0 * meter.true_peak(c as u32).expect("peak").log10() as f32;
             worst_true_peak_db = worst_true_peak_db.max(true_peak).max(ebu);
@@ -245,7 +245,7 @@ fn silence_after_the_tail_is_exact_and_denormal_free() {
             !effects.has_subnormal_state(),
             "subnormal state after {second} s of silence"
         );
-        last_block_peak = left.iter().chain(&right).fold(0.0, |m, x| m.max(x.abs()));
+        last_block_peak = peak(&left).max(peak(&right));
     }
     assert_eq!(last_block_peak, 0.0);
     assert!(effects.gain_reduction_db() < 1e-3);
@@ -253,7 +253,7 @@ fn silence_after_the_tail_is_exact_and_denormal_free() {
 
 #[test]
 fn output_does_not_depend_on_block_sizes() {
-    let mut random = Noise::new(21);
+    let mut random = XorShift::scrambled(21);
     for sample_rate in RATES {
         // Four segments with their own settings; within each, one call versus random blocks.
         let segments = [(0.0, 60.0), (0.7, 120.0), (1.0, 95.0), (0.3, 180.0)];
@@ -342,7 +342,6 @@ fn tempo_change_does_not_click() {
     let half = frames / 2;
     effects.process(1.0, 120.0, &mut left[..half], &mut right[..half]);
     effects.process(1.0, 87.0, &mut left[half..], &mut right[half..]);
-    let largest_step = |x: &[f32]| x.windows(2).fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()));
     let steady = largest_step(&left[half - 24_000..half]);
     let across = largest_step(&left[half..half + 24_000]);
     assert!(
@@ -371,29 +370,5 @@ fn the_extreme_sample_rates_work() {
                 .all(|x| x.is_finite() && x.abs() <= CEILING)
         );
         assert!(peak_index(&left) > effects.latency_frames());
-    }
-}
-
-#[test]
-#[ignore = "prints tuning figures"]
-fn print_tuning() {
-    let sample_rate = 48_000.0;
-    let mut pink = pink_noise(12 * 48_000, 7);
-    normalize_lufs(&mut pink, sample_rate, -18.0);
-    for space in [0.0, 0.2, 0.5, 0.9, 1.0] {
-        let (left, right) = impulse_response(sample_rate, space, 120.0, 0.5, 1.5);
-        let from = (0.3 * sample_rate) as usize;
-        let tail_correlation = correlation(&left[from..], &right[from..]);
-        let (mut left, mut right) = (pink.clone(), pink.clone());
-        right.rotate_left(12_345);
-        let mut effects = Effects::new(rate(sample_rate));
-        render(&mut effects, space, 100.0, &mut left, &mut right, 512);
-        let lufs = loudness_lufs(&left[96_000..], &right[96_000..], sample_rate);
-        println!(
-            "space {space}: T60 {:.2} s, tail L/R correlation {tail_correlation:.2}, \
-             -18 LUFS pink → {lufs:.2} LUFS, gain reduction {:.2} dB",
-            measured_t60_s(space),
-            effects.gain_reduction_db()
-        );
     }
 }

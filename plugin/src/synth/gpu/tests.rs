@@ -172,17 +172,7 @@ fn cpu(block: &PartialBlock) -> (Vec<f32>, Vec<f32>) {
 /// Largest absolute difference over both channels (NaN counts as infinitely wrong).
 fn max_error(a: &(Vec<f32>, Vec<f32>), b: &(Vec<f32>, Vec<f32>)) -> f32 {
     assert_eq!(a.0.len(), b.0.len());
-    a.0.iter()
-        .zip(&b.0)
-        .chain(a.1.iter().zip(&b.1))
-        .map(|(x, y)| {
-            if (x - y).is_nan() {
-                f32::INFINITY
-            } else {
-                (x - y).abs()
-            }
-        })
-        .fold(0.0, f32::max)
+    auralis_checks::max_difference(&a.0, &b.0).max(auralis_checks::max_difference(&a.1, &b.1))
 }
 
 fn software(name: &str, device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {

@@ -1,5 +1,9 @@
 //! Tests of the percussion as heard: levels, lengths, pitch, determinism, clicks, timing.
 
+use auralis_checks::{
+    Spectrum, XorShift, decay_time_s, largest_second_difference, largest_step, peak, to_db,
+};
+
 use super::*;
 
 /// The rate `hz` as the synthesizer takes it.
@@ -45,34 +49,6 @@ fn assert_same(a: &[f32], b: &[f32], what: &str) {
     }
 }
 
-/// Largest |sample|.
-fn peak(x: &[f32]) -> f32 {
-    x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
-}
-
-/// Time in seconds after which |x| stays below 60 dB under its peak.
-fn length_s(x: &[f32], sample_rate: f32) -> f32 {
-    let threshold = peak(x) * 1e-3;
-    x.iter().rposition(|v| v.abs() > threshold).unwrap_or(0) as f32 / sample_rate
-}
-
-#[test]
-#[ignore = "prints calibration figures"]
-fn print_calibration() {
-    for voice in VOICES {
-        for pitch_hz in [45.0, 110.0, 440.0, 1500.0, 3500.0] {
-            for brightness in [0.0, 0.5, 1.0] {
-                let (left, _) = render_hit(voice, 48_000.0, pitch_hz, brightness, 1, 4.0);
-                println!(
-                    "{voice:?} {pitch_hz} Hz b {brightness}: peak {:.1} dBFS, length {:.3} s",
-                    20.0 * peak(&left).log10(),
-                    length_s(&left, 48_000.0)
-                );
-            }
-        }
-    }
-}
-
 /// The synthesiser moves to the engine thread once built.
 const _: fn() = || {
     fn assert_send<T: Send>() {}
@@ -108,7 +84,7 @@ fn every_voice_is_finite_audible_at_minus_12_dbfs_and_decays_in_its_length() {
                 let (left, right) =
                     render_hit(voice, sample_rate, pitch_hz, brightness, 7, seconds);
                 assert!(left.iter().chain(&right).all(|x| x.is_finite()));
-                let peak_db = 20.0 * peak(&left).log10();
+                let peak_db = to_db(peak(&left));
                 let what =
                     format!("{voice:?} {pitch_hz} Hz, brightness {brightness}, {sample_rate} Hz");
                 assert!(
@@ -116,7 +92,7 @@ fn every_voice_is_finite_audible_at_minus_12_dbfs_and_decays_in_its_length() {
                     "{what}: peak {peak_db} dBFS"
                 );
                 assert_eq!(left, right, "{what}: centre pan is equal in both channels");
-                let length = length_s(&left, sample_rate);
+                let length = decay_time_s(&left, sample_rate);
                 let (shortest, longest) = stated_length_s(voice);
                 assert!(
                     (shortest..=longest).contains(&length),
@@ -149,7 +125,6 @@ fn hits_end_and_free_their_slots() {
 
 #[test]
 fn bell_spectrum_peaks_at_its_pitch() {
-    use rustfft::{FftPlanner, num_complex::Complex};
     let sample_rate = 48_000.0;
     for pitch_hz in [196.0, 440.0, 1_046.5] {
         for brightness in [0.0, 1.0] {
@@ -161,20 +136,8 @@ fn bell_spectrum_peaks_at_its_pitch() {
                 1,
                 2.0,
             );
-            let size = 65_536;
-            let mut spectrum: Vec<Complex<f32>> = left
-                .iter()
-                .take(size)
-                .map(|&x| Complex::new(x, 0.0))
-                .collect();
-            spectrum.resize(size, Complex::new(0.0, 0.0));
-            FftPlanner::new()
-                .plan_fft_forward(size)
-                .process(&mut spectrum);
-            let bin = (1..size / 2)
-                .max_by(|&a, &b| spectrum[a].norm().total_cmp(&spectrum[b].norm()))
-                .unwrap_or(0);
-            let peak_hz = bin as f32 * sample_rate / size as f32;
+            let peak_hz =
+                Spectrum::single(&left, f64::from(sample_rate), 65_536).dominant_hz() as f32;
             assert!(
                 (peak_hz / pitch_hz - 1.0).abs() < 0.01,
                 "{pitch_hz} Hz, brightness {brightness}: peak at {peak_hz} Hz"
@@ -242,24 +205,15 @@ fn render_twenty_pulses(fade_frames: usize) -> (Vec<f32>, usize) {
     (left, most)
 }
 
-/// Largest |first difference| and |second difference| of `x`.
-fn largest_steps(x: &[f32]) -> (f32, f32) {
-    let first = x.windows(2).fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()));
-    let second = x
-        .windows(3)
-        .fold(0.0f32, |m, w| m.max((w[2] - 2.0 * w[1] + w[0]).abs()));
-    (first, second)
-}
-
 #[test]
 fn stealing_fades_without_a_click() {
     let (faded, most) = render_twenty_pulses(Percussion::new(rate(48_000.0), 0).fade_frames);
     assert_eq!(most, MAX_HITS);
-    let (first, second) = largest_steps(&faded);
+    let (first, second) = (largest_step(&faded), largest_second_difference(&faded));
     assert!(first < 0.03 && second < 0.002, "steps {first}, {second}");
     // The same with a one-frame "fade" does click, so the bounds above mean something.
     let (cut, _) = render_twenty_pulses(1);
-    let (_, cut_second) = largest_steps(&cut);
+    let cut_second = largest_second_difference(&cut);
     assert!(
         cut_second > 5.0 * second,
         "hard cut {cut_second} vs fade {second}"
@@ -272,13 +226,8 @@ fn output_does_not_depend_on_block_sizes() {
     let frames = 3 * 48_000;
     // Random hits of every voice, plus a burst that forces stealing; 60 in all, so the single
     // call stays within MAX_PENDING triggers.
-    let mut state = 99u64;
-    let mut random = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f32 / (1u64 << 53) as f32
-    };
+    let mut rng = XorShift(99);
+    let mut random = move || rng.unit() as f32;
     let hits: Vec<(usize, PercussionVoice, f32, f32, f32, f32)> = (0..40)
         .map(|_| {
             let at = (random() * (frames - 1) as f32) as usize;

@@ -1,6 +1,8 @@
 //! Failure mid-stream: each injected fault returns its error, the renderer stays failed, and a
 //! `RendererChain` [GPU, CPU, silence] hands the same block to the CPU without a click.
 
+use auralis_checks::{largest_step, rms};
+
 use super::*;
 use crate::synth::RendererChain;
 
@@ -139,17 +141,14 @@ fn the_chain_moves_to_the_cpu_mid_stream_without_a_click() {
             }
             output.extend_from_slice(&left);
         }
-        let rms = (output.iter().map(|s| s * s).sum::<f32>() / output.len() as f32).sqrt();
+        let rms = rms(&output);
         assert!(
             rms > 0.01,
             "{fault:?}: the stream should be audible, rms {rms}"
         );
         // Continuity: no step larger than the signal's own fastest change (plus the parity
         // tolerance for the GPU→CPU seam).
-        let worst = output
-            .windows(2)
-            .map(|w| (w[1] - w[0]).abs())
-            .fold(0.0, f32::max);
+        let worst = largest_step(&output);
         assert!(
             worst <= max_step + 1e-4,
             "{fault:?}: step {worst} > natural maximum {max_step}"
