@@ -37,10 +37,10 @@ mod switch;
 
 pub use config::{DEFAULT_BIND, MonitorConfig};
 pub use error::{MonitorError, ParamError};
-pub use packet::{Codec, FLAG_DISCONTINUITY, HEADER_BYTES, MAGIC, PROTOCOL_VERSION, PacketHeader};
 pub use icecast::{
     IcecastConfig, IcecastState, IcecastTarget, IcecastTargetReport, IcecastTargetStatus,
 };
+pub use packet::{Codec, FLAG_DISCONTINUITY, HEADER_BYTES, MAGIC, PROTOCOL_VERSION, PacketHeader};
 pub use server::{IcecastOnly, MonitorServer};
 pub use status::{EngineStatus, MonitorStatus, ParamsControl, StatusSource};
 pub use switch::{DEFAULT_PORT, MonitorSwitch, SwitchState};

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, Utf8Bytes};
 
-use super::listener::{Listener, Liveness};
 #[cfg(feature = "opus")]
 use super::icecast::IcecastFeed;
+use super::listener::{Listener, Liveness};
 #[cfg(feature = "opus")]
 use super::packet::HEADER_BYTES;
 use super::packet::{

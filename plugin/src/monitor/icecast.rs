@@ -94,9 +94,9 @@ mod running {
 
     use tungstenite::Bytes;
 
+    use super::IcecastConfig;
     use super::report::{IcecastState, IcecastTargetStatus};
     use super::source::Source;
-    use super::IcecastConfig;
     use crate::monitor::error::MonitorError;
     use crate::monitor::status::StatusSource;
 

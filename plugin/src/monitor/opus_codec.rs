@@ -102,7 +102,8 @@ mod tests {
                     [s, s]
                 })
                 .collect();
-            let packet = encode(&mut slot, BROWSER_OPUS_BITRATE_BPS, header, &frames).expect("libopus encodes");
+            let packet = encode(&mut slot, BROWSER_OPUS_BITRATE_BPS, header, &frames)
+                .expect("libopus encodes");
             let (parsed, payload) = PacketHeader::parse(&packet).unwrap();
             assert_eq!((parsed.codec, parsed.frame_count), (Codec::Opus, 960));
             assert!(payload.len() < 1000, "{} bytes for 20 ms", payload.len());

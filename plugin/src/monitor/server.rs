@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use super::broadcast::Broadcaster;
 use super::config::MonitorConfig;
 use super::error::MonitorError;
-use super::packet::Codec;
-use super::response::Response;
-use super::routes;
 use super::icecast::{IcecastTargetReport, IcecastTargetStatus};
 #[cfg(feature = "opus")]
 use super::opus_codec::BROWSER_OPUS_BITRATE_BPS;
+use super::packet::Codec;
+use super::response::Response;
+use super::routes;
 use super::state::{MAX_PENDING_REQUESTS, ServerState};
 use super::status::{ParamsControl, StatusSource};
 use crate::realtime::TapConsumer;

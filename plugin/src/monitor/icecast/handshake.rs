@@ -108,7 +108,11 @@ pub fn parse_response(target: &IcecastTarget, bytes: &[u8]) -> Result<Option<()>
                     .unwrap_or("")
                     .trim()
                     .to_owned();
-                if code == 403 && first_line.to_ascii_lowercase().contains("mountpoint in use") {
+                if code == 403
+                    && first_line
+                        .to_ascii_lowercase()
+                        .contains("mountpoint in use")
+                {
                     return Err(Refusal::MountInUse {
                         mount: target.mount().to_owned(),
                     });
@@ -150,7 +154,10 @@ mod tests {
     #[test]
     fn the_request_is_a_put_with_basic_auth_and_ice_headers() {
         let request = request(&target(), &info());
-        assert!(request.starts_with("PUT /auralis.opus HTTP/1.1\r\n"), "{request}");
+        assert!(
+            request.starts_with("PUT /auralis.opus HTTP/1.1\r\n"),
+            "{request}"
+        );
         assert!(request.contains("\r\nHost: 127.0.0.1:8000\r\n"));
         assert!(request.contains("\r\nAuthorization: Basic c291cmNlOnMzY3IzdA==\r\n"));
         assert!(request.contains("\r\nContent-Type: audio/ogg\r\n"));
@@ -169,21 +176,35 @@ mod tests {
         let t = target();
         assert_eq!(parse_response(&t, b"HTTP/1.0 200 OK\r\n\r\n"), Ok(Some(())));
         assert_eq!(
-            parse_response(&t, b"HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\nHTTP/1.0 200 OK\r\n\r\n"),
+            parse_response(
+                &t,
+                b"HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\nHTTP/1.0 200 OK\r\n\r\n"
+            ),
             Ok(Some(()))
         );
-        assert_eq!(parse_response(&t, b"HTTP/1.1 100 Continue\r\n\r\n"), Ok(None));
+        assert_eq!(
+            parse_response(&t, b"HTTP/1.1 100 Continue\r\n\r\n"),
+            Ok(None)
+        );
         assert_eq!(parse_response(&t, b"HTTP/1.0 20"), Ok(None));
         let auth = parse_response(&t, b"HTTP/1.0 401 Authentication Required\r\n\r\n").unwrap_err();
         assert!(auth.to_string().contains("authentication"), "{auth}");
         let busy = b"HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nMountpoint in use";
         assert_eq!(
             parse_response(&t, busy),
-            Err(Refusal::MountInUse { mount: "/auralis.opus".into() })
+            Err(Refusal::MountInUse {
+                mount: "/auralis.opus".into()
+            })
         );
         let full = b"HTTP/1.0 403 Forbidden\r\n\r\ntoo many sources connected (s3cr3t)";
         let error = parse_response(&t, full).unwrap_err().to_string();
-        assert_eq!(error, "Icecast refused the stream: HTTP 403 too many sources connected (***)");
-        assert_eq!(parse_response(&t, b"SSH-2.0-OpenSSH\r\n\r\n"), Err(Refusal::NotHttp));
+        assert_eq!(
+            error,
+            "Icecast refused the stream: HTTP 403 too many sources connected (***)"
+        );
+        assert_eq!(
+            parse_response(&t, b"SSH-2.0-OpenSSH\r\n\r\n"),
+            Err(Refusal::NotHttp)
+        );
     }
 }

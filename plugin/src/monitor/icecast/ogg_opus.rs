@@ -99,7 +99,11 @@ fn opus_head() -> Vec<u8> {
 
 /// The comment header: the encoder as vendor, then the stream's tags as Vorbis comments.
 fn opus_tags(tags: &StreamTags) -> Vec<u8> {
-    let vendor = format!("Auralis {} ({})", env!("CARGO_PKG_VERSION"), opus::version());
+    let vendor = format!(
+        "Auralis {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        opus::version()
+    );
     let comments = [
         format!("TITLE={}", tags.title),
         "ARTIST=Auralis".to_owned(),
@@ -151,7 +155,10 @@ mod tests {
         assert!(head.first_in_stream() && head.last_in_page());
         assert_eq!(&head.data[..8], b"OpusHead");
         assert_eq!((head.data[9], head.data.len()), (2, 19));
-        assert_eq!(u16::from_le_bytes([head.data[10], head.data[11]]), PRE_SKIP_SAMPLES);
+        assert_eq!(
+            u16::from_le_bytes([head.data[10], head.data[11]]),
+            PRE_SKIP_SAMPLES
+        );
         let comment = reader.read_packet_expected().unwrap();
         assert!(comment.last_in_page());
         assert_eq!(&comment.data[..8], b"OpusTags");
@@ -166,13 +173,19 @@ mod tests {
                 assert_eq!(packet.absgp_page(), u64::from(i + 1) * SAMPLES_PER_PACKET);
             }
         }
-        assert!(reader.read_packet().unwrap().is_none(), "the 2 packets of an open page wait");
+        assert!(
+            reader.read_packet().unwrap().is_none(),
+            "the 2 packets of an open page wait"
+        );
     }
 
     #[test]
     fn libopus_reports_the_pre_skip_we_declare() {
         let mut encoder =
             opus::Encoder::new(48_000, opus::Channels::Stereo, opus::Application::Audio).unwrap();
-        assert_eq!(encoder.get_lookahead().unwrap(), i32::from(PRE_SKIP_SAMPLES));
+        assert_eq!(
+            encoder.get_lookahead().unwrap(),
+            i32::from(PRE_SKIP_SAMPLES)
+        );
     }
 }

@@ -165,7 +165,10 @@ mod tests {
         status.set_state(IcecastState::Live);
         status.add_bytes(4096);
         let report = status.report();
-        assert_eq!((report.state, report.bytes_sent, report.reconnects), (IcecastState::Live, 4096, 1));
+        assert_eq!(
+            (report.state, report.bytes_sent, report.reconnects),
+            (IcecastState::Live, 4096, 1)
+        );
         assert_eq!(report.last_error, None);
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["state"], "live");

@@ -95,7 +95,10 @@ impl Source {
                     match self.stream(socket, &mut titles) {
                         Ended::Stopped => break,
                         Ended::Failed(problem) => {
-                            nice_warn!("icecast {}: stream lost ({problem}); reconnecting", self.target);
+                            nice_warn!(
+                                "icecast {}: stream lost ({problem}); reconnecting",
+                                self.target
+                            );
                             if since.elapsed() >= HEALTHY_AFTER {
                                 backoff = FIRST_BACKOFF;
                             }
@@ -136,10 +139,15 @@ impl Source {
             let why = last_error.map_or_else(|| "no address".to_owned(), |e| plain(&e));
             format!("cannot reach {}: {why}", target.authority())
         })?;
-        let io_problem = |error: io::Error| format!("no answer from {}: {}", target.authority(), plain(&error));
+        let io_problem =
+            |error: io::Error| format!("no answer from {}: {}", target.authority(), plain(&error));
         socket.set_nodelay(true).map_err(io_problem)?;
-        socket.set_read_timeout(Some(IO_TIMEOUT)).map_err(io_problem)?;
-        socket.set_write_timeout(Some(IO_TIMEOUT)).map_err(io_problem)?;
+        socket
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .map_err(io_problem)?;
+        socket
+            .set_write_timeout(Some(IO_TIMEOUT))
+            .map_err(io_problem)?;
         let info = stream_info(&self.engine.status(), self.bitrate_kbps);
         socket
             .write_all(handshake::request(target, &info).as_bytes())
@@ -150,7 +158,10 @@ impl Source {
         loop {
             let read = socket.read(&mut chunk).map_err(io_problem)?;
             if read == 0 && answer.is_empty() {
-                return Err(format!("{} closed the connection without an answer", target.authority()));
+                return Err(format!(
+                    "{} closed the connection without an answer",
+                    target.authority()
+                ));
             }
             answer.extend_from_slice(&chunk[..read]);
             match handshake::parse_response(target, &answer) {
@@ -193,9 +204,7 @@ impl Source {
 
     /// Writes `bytes` and counts them.
     fn send(&self, socket: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
-        socket
-            .write_all(bytes)
-            .map_err(|error| plain(&error))?;
+        socket.write_all(bytes).map_err(|error| plain(&error))?;
         self.status.add_bytes(bytes.len());
         Ok(())
     }
@@ -233,7 +242,10 @@ fn new_serial() -> u32 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |t| t.subsec_nanos() ^ t.as_secs() as u32);
-    nanos ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9)
+    nanos
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9)
 }
 
 /// "Generative ambient in D Dorian at 70 BPM".

@@ -162,7 +162,13 @@ impl IcecastTarget {
 /// The URL without the password: `icecast://source@host:8000/mount`.
 impl fmt::Display for IcecastTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "icecast://{}@{}{}", self.user, self.authority(), self.mount)
+        write!(
+            f,
+            "icecast://{}@{}{}",
+            self.user,
+            self.authority(),
+            self.mount
+        )
     }
 }
 
@@ -236,8 +242,9 @@ mod tests {
 
     #[test]
     fn a_full_url_parses_and_prints_without_its_password() {
-        let target = IcecastTarget::parse("icecast://source:hunter2@radio.example:8010/ambient.opus")
-            .unwrap();
+        let target =
+            IcecastTarget::parse("icecast://source:hunter2@radio.example:8010/ambient.opus")
+                .unwrap();
         assert_eq!(target.host(), "radio.example");
         assert_eq!(target.port(), 8010);
         assert_eq!(target.mount(), "/ambient.opus");
