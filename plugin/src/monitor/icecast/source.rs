@@ -188,10 +188,10 @@ impl Source {
         loop {
             match self.packets.recv_timeout(PACKET_WAIT) {
                 Ok(packet) => {
-                    if ogg.push(&packet) {
-                        if let Err(problem) = self.send(&mut socket, &ogg.take_pages()) {
-                            return Ended::Failed(problem);
-                        }
+                    if ogg.push(&packet)
+                        && let Err(problem) = self.send(&mut socket, &ogg.take_pages())
+                    {
+                        return Ended::Failed(problem);
                     }
                 }
                 // The engine paused; if it lasts, Icecast's source timeout ends the connection.
