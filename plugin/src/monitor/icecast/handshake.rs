@@ -77,9 +77,9 @@ pub fn request(target: &IcecastTarget, info: &StreamInfo) -> String {
     )
 }
 
-/// What a complete response head says: `Ok(None)` while more bytes are needed, `Ok(Some(()))`
-/// when the stream may flow, the refusal otherwise. Interim `100 Continue` heads are skipped.
-/// `body` is what followed the head, for the reason of a refusal.
+/// What Icecast's answer so far (`bytes`) says: `Ok(None)` while more bytes are needed,
+/// `Ok(Some(()))` when the stream may flow, the refusal otherwise, with the reason taken from
+/// the body's first line. Interim `100 Continue` heads are skipped.
 pub fn parse_response(target: &IcecastTarget, bytes: &[u8]) -> Result<Option<()>, Refusal> {
     let mut rest = bytes;
     loop {

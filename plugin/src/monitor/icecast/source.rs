@@ -80,7 +80,7 @@ impl Source {
                 Err(problem) => {
                     if reported.as_ref() != Some(&problem) {
                         nice_warn!(
-                            "icecast {}: {problem}; retrying every {} s at most",
+                            "icecast {}: {problem}; retrying, at least every {} s",
                             self.target,
                             MAX_BACKOFF.as_secs()
                         );
