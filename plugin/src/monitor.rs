@@ -13,6 +13,9 @@
 //! the audio thread (the tap drops when full) and never lets one listener stall another: each
 //! listener has a bounded queue that skips ahead when it falls behind, and a listener that stays
 //! behind is closed. Memory is bounded whatever clients do.
+//!
+//! Beside the browsers, the same broadcaster feeds Icecast servers ([`icecast`]): one Ogg/Opus
+//! source stream per configured server and mount, for audiences beyond one machine.
 
 mod assets;
 mod auth;
@@ -20,6 +23,7 @@ mod broadcast;
 mod config;
 mod error;
 mod http;
+pub mod icecast;
 mod listener;
 #[cfg(feature = "opus")]
 mod opus_codec;
@@ -33,8 +37,11 @@ mod switch;
 
 pub use config::{DEFAULT_BIND, MonitorConfig};
 pub use error::{MonitorError, ParamError};
+pub use icecast::{
+    IcecastConfig, IcecastState, IcecastTarget, IcecastTargetReport, IcecastTargetStatus,
+};
 pub use packet::{Codec, FLAG_DISCONTINUITY, HEADER_BYTES, MAGIC, PROTOCOL_VERSION, PacketHeader};
-pub use server::MonitorServer;
+pub use server::{IcecastOnly, MonitorServer};
 pub use status::{EngineStatus, MonitorStatus, ParamsControl, StatusSource};
 pub use switch::{DEFAULT_PORT, MonitorSwitch, SwitchState};
 

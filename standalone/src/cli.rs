@@ -21,7 +21,9 @@ use clap::{Args, Parser, Subcommand};
     about,
     after_help = "Environment: AURALIS_LOG sets the log level (off, error, warn, info, debug, \
                   trace; default info), NICE_LOG where logs go (stderr or a file path). \
-                  AURALIS_MONITOR_PORT switches the web monitor on in `run` at that port."
+                  AURALIS_MONITOR_PORT switches the web monitor on in `run` at that port. \
+                  AURALIS_ICECAST_PASSWORD gives `serve --icecast` its source password (and \
+                  overrides the one in the URL), so it need not appear on a command line."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -70,8 +72,37 @@ pub struct ServeArgs {
     /// Sample rate of the stream in Hz.
     #[arg(long, default_value = "48000", value_parser = parse_sample_rate)]
     pub sample_rate: SampleRate,
+    /// Also push the stream to an Icecast server (Ogg/Opus, 48 kHz):
+    /// icecast://source:PASSWORD@HOST:PORT/MOUNT (http:// means the same). Repeat it to feed
+    /// several servers or mounts. The password may come from AURALIS_ICECAST_PASSWORD instead.
+    #[arg(long = "icecast", value_name = "URL", env = "AURALIS_ICECAST", value_delimiter = ' ',
+          hide_env_values = true, value_parser = parse_secret_url)]
+    pub icecast: Vec<SecretUrl>,
+    /// Opus bitrate of the Icecast stream in kbit/s. One encoder serves Icecast and the
+    /// browsers, so browsers asking for Opus get this bitrate too while Icecast is on.
+    #[arg(long, value_name = "KBPS", default_value_t = 128,
+          value_parser = clap::value_parser!(u32).range(16..=510))]
+    pub icecast_bitrate: u32,
+    /// Run without the web monitor (no port is opened): only the Icecast outputs play.
+    #[arg(long, requires = "icecast")]
+    pub no_monitor: bool,
     #[command(flatten)]
     pub music: MusicArgs,
+}
+
+/// A `--icecast` URL as given, which may hold a password: its `Debug` does not show it.
+#[derive(Clone)]
+pub struct SecretUrl(pub String);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretUrl(…)")
+    }
+}
+
+/// Takes any text: the URL is checked in `serve`, whose errors never echo it (clap's would).
+fn parse_secret_url(value: &str) -> Result<SecretUrl, String> {
+    Ok(SecretUrl(value.to_owned()))
 }
 
 #[derive(Debug, Args)]
@@ -347,7 +378,8 @@ mod tests {
                 4 => prop::sample::select(vec![
                     "--seconds", "--out", "--sample-rate", "--renderer", "--bits", "--preset",
                     "--key", "--scale", "--bpm", "--intensity", "--brightness", "--space",
-                    "--seed", "--bind", "--port", "--token", "--max-listeners",
+                    "--seed", "--bind", "--port", "--token", "--max-listeners", "--icecast",
+                    "--icecast-bitrate",
                 ])
                 .prop_map(str::to_string),
                 1 => "-{0,2}.{0,10}",
@@ -431,6 +463,7 @@ mod tests {
                     }
                     Ok(Cli { command: Command::Serve(args) }) => {
                         assert!((1..=10_000).contains(&args.max_listeners));
+                        assert!((16..=510).contains(&args.icecast_bitrate));
                         assert!([44_100, 48_000, 88_200, 96_000].contains(&args.sample_rate.hz_u32()));
                         assert_valid(&args.music);
                     }

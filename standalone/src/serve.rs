@@ -1,4 +1,5 @@
-//! `auralis serve`: the engine paced by a clock, streamed to browsers by the web monitor.
+//! `auralis serve`: the engine paced by a clock, streamed to browsers by the web monitor and,
+//! with `--icecast`, pushed to Icecast servers.
 //!
 //! Needs no sound card and no display. Prints the page's URL, then plays until Ctrl-C or
 //! SIGTERM, and shuts down cleanly (listeners get a close frame, threads are joined) within a
@@ -8,9 +9,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use atomic_float::AtomicF32;
-use auralis::monitor::{EngineStatus, MonitorConfig, MonitorServer, ParamsControl};
+use auralis::monitor::{
+    EngineStatus, IcecastConfig, IcecastOnly, IcecastTarget, MonitorConfig, MonitorServer,
+    ParamsControl,
+};
 use auralis::params::display_name;
 use auralis::realtime::tap_ring_for;
 
@@ -18,8 +22,12 @@ use crate::api::LiveApi;
 use crate::cli::ServeArgs;
 use crate::live::{LiveEngine, LiveSettings};
 
+/// Overrides the password of every `--icecast` URL.
+const ICECAST_PASSWORD_ENV: &str = "AURALIS_ICECAST_PASSWORD";
+
 /// Runs the server until a termination signal.
 pub fn run(args: &ServeArgs) -> Result<()> {
+    let icecast = icecast_config(args)?;
     let (stop_tx, stop_rx) = mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());
@@ -41,23 +49,38 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         bind: SocketAddr::new(args.bind, args.port),
         token: args.token.clone(),
         max_listeners: args.max_listeners as usize,
+        icecast,
     };
+    let now = settings.get();
+    let playing = format!(
+        "Auralis is playing {} {} at {:.0} BPM",
+        display_name(now.key),
+        display_name(now.scale),
+        now.tempo_bpm
+    );
+    if args.no_monitor {
+        let targets = config.icecast.targets.clone();
+        let outputs = IcecastOnly::start(config, tap_rx, sample_rate, status)
+            .context("cannot start the Icecast outputs")?;
+        println!("{playing}: to Icecast only (no web monitor)");
+        print_targets(&targets);
+        let _ = stop_rx.recv();
+        eprintln!("stopping");
+        outputs.stop();
+        engine.stop();
+        return Ok(());
+    }
     let params: Option<Arc<dyn ParamsControl>> = args.token.is_some().then(|| {
         Arc::new(LiveApi {
             settings: settings.clone(),
         }) as Arc<dyn ParamsControl>
     });
+    let targets = config.icecast.targets.clone();
     let server = MonitorServer::start(config, tap_rx, sample_rate, status, params)
         .with_context(|| format!("--bind {} --port {}", args.bind, args.port))?;
 
-    let now = settings.get();
-    println!(
-        "Auralis is playing {} {} at {:.0} BPM: open {}",
-        display_name(now.key),
-        display_name(now.scale),
-        now.tempo_bpm,
-        server.url()
-    );
+    println!("{playing}: open {}", server.url());
+    print_targets(&targets);
     if is_public(args.bind) {
         println!("listening on every interface: use this machine's address and the token");
     }
@@ -67,6 +90,42 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     server.stop();
     engine.stop();
     Ok(())
+}
+
+/// The Icecast outputs the flags ask for, each URL checked and given the password from
+/// [`ICECAST_PASSWORD_ENV`] when that is set. Errors name the flag by position, never the URL,
+/// which may hold a password.
+fn icecast_config(args: &ServeArgs) -> Result<IcecastConfig> {
+    let password = match std::env::var(ICECAST_PASSWORD_ENV) {
+        Ok(password) if !password.is_empty() => Some(password),
+        Ok(_) | Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{ICECAST_PASSWORD_ENV} is not UTF-8"),
+    };
+    let mut targets = Vec::with_capacity(args.icecast.len());
+    for (index, url) in args.icecast.iter().enumerate() {
+        let target = IcecastTarget::parse(&url.0)
+            .with_context(|| format!("--icecast URL number {}", index + 1))?;
+        targets.push(match &password {
+            Some(password) => target.with_password(password),
+            None => target,
+        });
+    }
+    if args.no_monitor && targets.is_empty() {
+        bail!("--no-monitor leaves no one to play to: add --icecast URL");
+    }
+    let config = IcecastConfig {
+        targets,
+        bitrate_bps: args.icecast_bitrate * 1000,
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// One line per Icecast output, without its password.
+fn print_targets(targets: &[IcecastTarget]) {
+    for target in targets {
+        println!("pushing to Icecast: {target}");
+    }
 }
 
 fn is_public(ip: IpAddr) -> bool {

@@ -41,6 +41,14 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
         "a virtual display for the GUI test's window and screenshot",
     ),
     ("npm", "installs the browser test's Playwright"),
+    (
+        "icecast2",
+        "the real Icecast server that `serve --icecast` feeds in the tests",
+    ),
+    (
+        "ffmpeg",
+        "ffprobe/ffmpeg: the ordinary player that listens through Icecast in the tests",
+    ),
 ];
 
 /// Installs every Debian package, the Python venv and the browser test's npm packages.

@@ -21,7 +21,11 @@ use std::time::{Duration, Instant};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, Utf8Bytes};
 
+#[cfg(feature = "opus")]
+use super::icecast::IcecastFeed;
 use super::listener::{Listener, Liveness};
+#[cfg(feature = "opus")]
+use super::packet::HEADER_BYTES;
 use super::packet::{
     CHANNELS, Codec, FLAG_DISCONTINUITY, PacketAssembler, PacketHeader, encode_pcm16,
     frames_per_packet,
@@ -69,14 +73,23 @@ pub(super) struct Broadcaster {
     last_status_sent: Instant,
     /// When listeners are serviced next if no packet comes first.
     next_service: Instant,
-    /// Opus encoder, made when the first Opus listener arrives.
+    /// Opus encoder, made when the first Opus packet is wanted.
     #[cfg(feature = "opus")]
     opus: Option<super::opus_codec::OpusPacketEncoder>,
+    /// The Icecast outputs' queues; each gets every Opus packet. Dropping them (when this
+    /// thread ends) ends their threads.
+    #[cfg(feature = "opus")]
+    icecast: Vec<IcecastFeed>,
 }
 
 impl Broadcaster {
-    /// A broadcaster for `tap`, fed listeners through `incoming`.
-    pub fn new(shared: Arc<ServerState>, tap: TapConsumer, incoming: Receiver<Listener>) -> Self {
+    /// A broadcaster for `tap`, fed listeners through `incoming`, encoding for `icecast` too.
+    pub fn new(
+        shared: Arc<ServerState>,
+        tap: TapConsumer,
+        incoming: Receiver<Listener>,
+        #[cfg(feature = "opus")] icecast: Vec<IcecastFeed>,
+    ) -> Self {
         let now = Instant::now();
         Self {
             assembler: PacketAssembler::new(frames_per_packet(shared.sample_rate)),
@@ -93,6 +106,8 @@ impl Broadcaster {
             next_service: now,
             #[cfg(feature = "opus")]
             opus: None,
+            #[cfg(feature = "opus")]
+            icecast,
         }
     }
 
@@ -156,6 +171,8 @@ impl Broadcaster {
             let discontinuity = &mut self.discontinuity;
             #[cfg(feature = "opus")]
             let opus = &mut self.opus;
+            #[cfg(feature = "opus")]
+            let (icecast, opus_bitrate_bps) = (&self.icecast, self.shared.opus_bitrate_bps);
             self.assembler
                 .push(&self.scratch[..frames], |sequence, packet_frames| {
                     produced = true;
@@ -173,12 +190,20 @@ impl Broadcaster {
                     };
                     let wants = |codec| listeners.iter().any(|l| l.is_open() && l.codec == codec);
                     let pcm = wants(Codec::Pcm16).then(|| encode_pcm16(header, packet_frames));
+                    // With Icecast outputs the encoder runs for every packet, so it stays in
+                    // step whoever listens.
                     #[cfg(feature = "opus")]
-                    let opus_packet = if wants(Codec::Opus) {
-                        super::opus_codec::encode(opus, header, packet_frames)
+                    let opus_packet = if wants(Codec::Opus) || !icecast.is_empty() {
+                        super::opus_codec::encode(opus, opus_bitrate_bps, header, packet_frames)
                     } else {
                         None
                     };
+                    #[cfg(feature = "opus")]
+                    if let Some(packet) = &opus_packet {
+                        for feed in icecast {
+                            feed.offer(packet.slice(HEADER_BYTES..));
+                        }
+                    }
                     for listener in listeners.iter_mut() {
                         let packet = match listener.codec {
                             Codec::Pcm16 => pcm.clone(),

@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use super::auth;
 use super::error::MonitorError;
+use super::icecast::IcecastConfig;
 
 /// `127.0.0.1:8040`: loopback, so nothing is exposed unless the user asks for it.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8040));
@@ -21,6 +22,8 @@ pub struct MonitorConfig {
     /// Most simultaneous `/stream` listeners; more are refused with HTTP 503. Bounds memory and
     /// the broadcast thread's work.
     pub max_listeners: usize,
+    /// Icecast servers to push the stream to, beside the browsers.
+    pub icecast: IcecastConfig,
 }
 
 impl Default for MonitorConfig {
@@ -29,6 +32,7 @@ impl Default for MonitorConfig {
             bind: DEFAULT_BIND,
             token: None,
             max_listeners: 64,
+            icecast: IcecastConfig::default(),
         }
     }
 }
@@ -40,8 +44,10 @@ impl MonitorConfig {
     ///
     /// [`MonitorError::TokenRequired`] for a non-loopback address without a token,
     /// [`MonitorError::InvalidToken`] for a token that cannot sit in a URL,
-    /// [`MonitorError::NoListenersAllowed`] for `max_listeners == 0`.
+    /// [`MonitorError::NoListenersAllowed`] for `max_listeners == 0`, and those of
+    /// [`IcecastConfig::validate`].
     pub fn validate(&self) -> Result<(), MonitorError> {
+        self.icecast.validate()?;
         if let Some(token) = &self.token {
             if !auth::is_valid_token(token) {
                 return Err(MonitorError::InvalidToken);

@@ -31,6 +31,33 @@ pub enum MonitorError {
         #[source]
         source: std::io::Error,
     },
+    /// Icecast outputs were asked for, but this build has no Opus encoder (cargo feature
+    /// `opus`; the standalone `auralis` has it). Use `auralis serve`.
+    #[error("Icecast outputs need Opus, which this build of Auralis lacks")]
+    IcecastUnavailable,
+    /// Icecast streams are Opus at 48 kHz, and Opus takes no other rate from us. Serve at
+    /// 48000 Hz.
+    #[error("Icecast streams are Ogg/Opus at 48000 Hz; the engine runs at {sample_rate} Hz")]
+    IcecastSampleRate {
+        /// The engine's rate, Hz.
+        sample_rate: u32,
+    },
+    /// An Icecast target has no password; Icecast refuses every source without one. Give it
+    /// in the URL or in `AURALIS_ICECAST_PASSWORD`.
+    #[error(
+        "{target} has no password: put it in the URL (icecast://source:PASSWORD@host/mount) \
+         or in AURALIS_ICECAST_PASSWORD"
+    )]
+    IcecastPassword {
+        /// The target, shown without a password.
+        target: String,
+    },
+    /// The Icecast bitrate is outside what Opus does in stereo. Use 16 to 510 kbit/s.
+    #[error("the Icecast bitrate must be 16 to 510 kbit/s, not {} kbit/s", bitrate_bps / 1000)]
+    IcecastBitrate {
+        /// The bitrate asked for, bits per second.
+        bitrate_bps: u32,
+    },
     /// The operating system refused a thread (out of resources). Free resources and retry.
     #[error("cannot start the monitor's {thread} thread: {source}")]
     Thread {

@@ -1,8 +1,9 @@
-//! Opus for `/stream?codec=opus` (cargo feature `opus`): one 20 ms Opus packet per message,
-//! 48 kHz stereo, [`BITRATE_BPS`]. About a tenth of PCM16's 1.5 Mb/s, for listeners on thin links.
+//! Opus for `/stream?codec=opus` and the Icecast outputs (cargo feature `opus`): one 20 ms Opus
+//! packet per message, 48 kHz stereo, [`BROWSER_OPUS_BITRATE_BPS`] or the Icecast bitrate.
+//! About a tenth of PCM16's 1.5 Mb/s, for listeners on thin links.
 //!
-//! Runs on the broadcast thread. The encoder is made when the first Opus listener arrives and
-//! kept; encoding happens only while someone listens to Opus.
+//! Runs on the broadcast thread. The encoder is made when the first packet is wanted and kept;
+//! encoding happens only while someone listens to Opus or an Icecast output is configured.
 
 use opus::{Application, Bitrate, Channels, Encoder};
 use tungstenite::Bytes;
@@ -10,8 +11,9 @@ use tungstenite::Bytes;
 use super::packet::{CHANNELS, Codec, HEADER_BYTES, PacketHeader};
 use crate::realtime::Frame;
 
-/// Transparent for ambient material at 48 kHz stereo.
-const BITRATE_BPS: i32 = 160_000;
+/// The browsers' Opus bitrate when no Icecast output sets another: transparent for ambient
+/// material at 48 kHz stereo.
+pub(super) const BROWSER_OPUS_BITRATE_BPS: u32 = 160_000;
 /// Opus's own recommended ceiling for one packet.
 const MAX_OPUS_PACKET_BYTES: usize = 4000;
 
@@ -26,10 +28,12 @@ pub(super) struct OpusPacketEncoder {
 }
 
 impl OpusPacketEncoder {
-    /// An encoder, or `None` if libopus refuses (it then stays PCM-only).
-    fn new() -> Option<Self> {
+    /// An encoder at `bitrate_bps`, or `None` if libopus refuses (the monitor then stays
+    /// PCM-only).
+    fn new(bitrate_bps: u32) -> Option<Self> {
         let mut encoder = Encoder::new(48_000, Channels::Stereo, Application::Audio).ok()?;
-        encoder.set_bitrate(Bitrate::Bits(BITRATE_BPS)).ok()?;
+        let bitrate = i32::try_from(bitrate_bps).ok()?;
+        encoder.set_bitrate(Bitrate::Bits(bitrate)).ok()?;
         Some(Self {
             encoder,
             pcm: Vec::with_capacity(2 * 960),
@@ -59,14 +63,15 @@ impl OpusPacketEncoder {
     }
 }
 
-/// Encodes with the encoder in `slot`, making it on first use.
+/// Encodes with the encoder in `slot`, making it at `bitrate_bps` on first use.
 pub(super) fn encode(
     slot: &mut Option<OpusPacketEncoder>,
+    bitrate_bps: u32,
     header: PacketHeader,
     frames: &[Frame],
 ) -> Option<Bytes> {
     if slot.is_none() {
-        *slot = OpusPacketEncoder::new();
+        *slot = OpusPacketEncoder::new(bitrate_bps);
     }
     slot.as_mut()?.encode(header, frames)
 }
@@ -97,7 +102,8 @@ mod tests {
                     [s, s]
                 })
                 .collect();
-            let packet = encode(&mut slot, header, &frames).expect("libopus encodes");
+            let packet = encode(&mut slot, BROWSER_OPUS_BITRATE_BPS, header, &frames)
+                .expect("libopus encodes");
             let (parsed, payload) = PacketHeader::parse(&packet).unwrap();
             assert_eq!((parsed.codec, parsed.frame_count), (Codec::Opus, 960));
             assert!(payload.len() < 1000, "{} bytes for 20 ms", payload.len());

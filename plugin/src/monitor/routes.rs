@@ -96,7 +96,12 @@ fn route(request: &Request, shared: &ServerState) -> Outcome {
         "/status" => Response::new(
             200,
             "application/json",
-            status_json(&shared.status.status(), shared.counters()).into_bytes(),
+            status_json(
+                &shared.status.status(),
+                shared.counters(),
+                &shared.icecast_reports(),
+            )
+            .into_bytes(),
         ),
         "/stream" => return stream_request(request, shared),
         "/api/v1/params" => params_request(request, shared),

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use super::broadcast::Broadcaster;
 use super::config::MonitorConfig;
 use super::error::MonitorError;
+use super::icecast::{IcecastTargetReport, IcecastTargetStatus};
+#[cfg(feature = "opus")]
+use super::opus_codec::BROWSER_OPUS_BITRATE_BPS;
 use super::packet::Codec;
 use super::response::Response;
 use super::routes;
@@ -38,6 +41,8 @@ pub struct MonitorServer {
     accept_thread: Option<JoinHandle<()>>,
     /// The broadcast thread, which hands the tap back when it ends; `None` once joined.
     broadcast_thread: Option<JoinHandle<TapConsumer>>,
+    /// The Icecast outputs' threads; each ends when the broadcast thread drops its queue.
+    icecast_threads: Vec<JoinHandle<()>>,
 }
 
 impl MonitorServer {
@@ -92,12 +97,40 @@ impl MonitorServer {
         status: Arc<dyn StatusSource>,
         params: Option<Arc<dyn ParamsControl>>,
     ) -> Result<Self, MonitorError> {
-        let sample_rate = sample_rate.hz_u32();
         let local_addr = socket.local_addr().map_err(|source| MonitorError::Bind {
             bind: config.bind,
             source,
         })?;
+        let mut server = Self::launch(config, local_addr, tap, sample_rate, status, params)?;
+        let shared = server.shared.clone();
+        // On failure `server` drops here, which stops the broadcast thread again.
+        server.accept_thread = Some(
+            thread::Builder::new()
+                .name("auralis-monitor-accept".into())
+                .spawn(move || accept_loop(socket, shared))
+                .map_err(|source| MonitorError::Thread {
+                    thread: "accept",
+                    source,
+                })?,
+        );
+        Ok(server)
+    }
 
+    /// Starts everything but the accept thread: the shared state, the Icecast outputs and the
+    /// broadcast thread that feeds them.
+    fn launch(
+        config: MonitorConfig,
+        local_addr: SocketAddr,
+        tap: TapConsumer,
+        sample_rate: SampleRate,
+        status: Arc<dyn StatusSource>,
+        params: Option<Arc<dyn ParamsControl>>,
+    ) -> Result<Self, MonitorError> {
+        let sample_rate = sample_rate.hz_u32();
+        let icecast = config.icecast;
+        if !icecast.targets.is_empty() && sample_rate != 48_000 {
+            return Err(MonitorError::IcecastSampleRate { sample_rate });
+        }
         let (new_listeners, incoming) = mpsc::channel();
         let shared = Arc::new(ServerState {
             stop: AtomicBool::new(false),
@@ -113,29 +146,46 @@ impl MonitorServer {
             status,
             params,
             new_listeners,
+            icecast: icecast
+                .targets
+                .iter()
+                .map(|target| Arc::new(IcecastTargetStatus::new(target.to_string())))
+                .collect(),
+            #[cfg(feature = "opus")]
+            opus_bitrate_bps: if icecast.targets.is_empty() {
+                BROWSER_OPUS_BITRATE_BPS
+            } else {
+                icecast.bitrate_bps
+            },
         });
 
-        let broadcaster = Broadcaster::new(shared.clone(), tap, incoming);
-        let broadcast_thread = thread::Builder::new()
-            .name("auralis-monitor-broadcast".into())
-            .spawn(move || broadcaster.run())
-            .map_err(|source| MonitorError::Thread {
-                thread: "broadcast",
-                source,
-            })?;
         let mut server = Self {
             shared: shared.clone(),
             local_addr,
             accept_thread: None,
-            broadcast_thread: Some(broadcast_thread),
+            broadcast_thread: None,
+            icecast_threads: Vec::new(),
         };
-        // On failure `server` drops here, which stops the broadcast thread again.
-        server.accept_thread = Some(
+        #[cfg(feature = "opus")]
+        let feeds = {
+            let (threads, feeds) =
+                super::icecast::start_sources(&icecast, &shared.icecast, &shared.status)?;
+            server.icecast_threads = threads;
+            feeds
+        };
+        let broadcaster = Broadcaster::new(
+            shared,
+            tap,
+            incoming,
+            #[cfg(feature = "opus")]
+            feeds,
+        );
+        server.broadcast_thread = Some(
             thread::Builder::new()
-                .name("auralis-monitor-accept".into())
-                .spawn(move || accept_loop(socket, shared))
+                .name("auralis-monitor-broadcast".into())
+                .spawn(move || broadcaster.run())
                 .map_err(|source| MonitorError::Thread {
-                    thread: "accept",
+                    thread: "broadcast",
                     source,
                 })?,
         );
@@ -160,6 +210,11 @@ impl MonitorServer {
             Some(token) => format!("http://{address}/?token={token}"),
             None => format!("http://{address}/"),
         }
+    }
+
+    /// The state of every Icecast output, in the order of the config.
+    pub fn icecast_targets(&self) -> Vec<IcecastTargetReport> {
+        self.shared.icecast_reports()
     }
 
     /// Browsers connected to `/stream` now.
@@ -188,15 +243,60 @@ impl MonitorServer {
         if let Some(thread) = self.accept_thread.take() {
             let _ = thread.join();
         }
-        self.broadcast_thread
+        let tap = self
+            .broadcast_thread
             .take()
-            .and_then(|thread| thread.join().ok())
+            .and_then(|thread| thread.join().ok());
+        // The broadcaster has dropped their queues; each ends within its I/O timeout.
+        for thread in self.icecast_threads.drain(..) {
+            let _ = thread.join();
+        }
+        tap
     }
 }
 
 impl Drop for MonitorServer {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// The broadcaster feeding Icecast outputs alone, without the web monitor's port
+/// (`auralis serve --no-monitor`). Stops on [`Self::stop`] or drop.
+pub struct IcecastOnly {
+    /// A monitor server whose accept thread was never started: nothing listens, and its
+    /// address (unspecified) is never shown.
+    server: MonitorServer,
+}
+
+impl IcecastOnly {
+    /// Starts the broadcast thread and the Icecast outputs of `config.icecast`; the rest of
+    /// `config` is unused.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`IcecastConfig::validate`](super::icecast::IcecastConfig::validate),
+    /// [`MonitorError::IcecastSampleRate`], and [`MonitorError::Thread`].
+    pub fn start(
+        config: MonitorConfig,
+        tap: TapConsumer,
+        sample_rate: SampleRate,
+        status: Arc<dyn StatusSource>,
+    ) -> Result<Self, MonitorError> {
+        config.icecast.validate()?;
+        let nowhere = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        let server = MonitorServer::launch(config, nowhere, tap, sample_rate, status, None)?;
+        Ok(Self { server })
+    }
+
+    /// The state of every Icecast output, in the order of the config.
+    pub fn icecast_targets(&self) -> Vec<IcecastTargetReport> {
+        self.server.icecast_targets()
+    }
+
+    /// Stops the broadcaster and the outputs and joins their threads.
+    pub fn stop(self) {
+        self.server.stop();
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
+use super::icecast::{IcecastTargetReport, IcecastTargetStatus};
 use super::listener::Listener;
 use super::packet::Codec;
 use super::status::{ParamsControl, ServerCounters, StatusSource};
@@ -44,6 +45,13 @@ pub(super) struct ServerState {
     pub params: Option<Arc<dyn ParamsControl>>,
     /// Upgraded WebSockets on their way to the broadcast thread.
     pub new_listeners: mpsc::Sender<Listener>,
+    /// One per Icecast output, in the order of the config; written by their source threads.
+    /// `/status` and `/metrics` read them through [`Self::icecast_reports`].
+    pub icecast: Vec<Arc<IcecastTargetStatus>>,
+    /// Bitrate of the one Opus encoder: the Icecast outputs' when there are any, else the
+    /// browsers' (see `icecast.rs` for why one encoder serves both).
+    #[cfg(feature = "opus")]
+    pub opus_bitrate_bps: u32,
 }
 
 impl ServerState {
@@ -54,5 +62,10 @@ impl ServerState {
             uptime: self.started.elapsed(),
             dropped_frames: self.dropped_frames.load(Ordering::Relaxed),
         }
+    }
+
+    /// A snapshot of every Icecast output, in the order of the config.
+    pub fn icecast_reports(&self) -> Vec<IcecastTargetReport> {
+        self.icecast.iter().map(|status| status.report()).collect()
     }
 }

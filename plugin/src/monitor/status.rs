@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::ParamError;
+use super::icecast::IcecastTargetReport;
 use super::packet::{CHANNELS, Codec, PROTOCOL_VERSION, frames_per_packet};
 use crate::engine::{NowPlaying, NowPlayingFeed, SettingsSource};
 use crate::params::{MusicalSettings, display_name};
@@ -165,6 +166,10 @@ struct StatusReport<'a> {
     dropped_frames: u64,
     /// [`PROTOCOL_VERSION`].
     protocol_version: u8,
+    /// Every Icecast output (URL without password, state, counters, last error); in
+    /// `GET /status` only, not in the WebSocket messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icecast: Option<&'a [IcecastTargetReport]>,
 }
 
 impl<'a> StatusReport<'a> {
@@ -180,6 +185,7 @@ impl<'a> StatusReport<'a> {
             uptime_s: (counters.uptime.as_secs_f64() * 10.0).round() / 10.0,
             dropped_frames: counters.dropped_frames,
             protocol_version: PROTOCOL_VERSION,
+            icecast: None,
         }
     }
 }
@@ -209,9 +215,16 @@ fn to_json(document: &impl Serialize) -> String {
     serde_json::to_string(document).unwrap_or_else(|_| "{}".into())
 }
 
-/// The body of `GET /status`.
-pub(super) fn status_json(status: &MonitorStatus, counters: ServerCounters) -> String {
-    to_json(&StatusReport::new(None, status, counters))
+/// The body of `GET /status`, with the Icecast outputs' states.
+pub(super) fn status_json(
+    status: &MonitorStatus,
+    counters: ServerCounters,
+    icecast: &[IcecastTargetReport],
+) -> String {
+    to_json(&StatusReport {
+        icecast: Some(icecast),
+        ..StatusReport::new(None, status, counters)
+    })
 }
 
 /// The `{"type":"status", …}` WebSocket message: the `/status` document with a type tag.
@@ -262,7 +275,7 @@ mod tests {
 
     #[test]
     fn the_status_document_is_flat_with_the_server_counters() {
-        let json: Value = serde_json::from_str(&status_json(&status(), COUNTERS)).unwrap();
+        let json: Value = serde_json::from_str(&status_json(&status(), COUNTERS, &[])).unwrap();
         for field in [
             "key",
             "scale",
@@ -279,6 +292,7 @@ mod tests {
             "uptime_s",
             "dropped_frames",
             "protocol_version",
+            "icecast",
         ] {
             assert!(json.get(field).is_some(), "missing {field} in {json}");
         }
@@ -292,6 +306,7 @@ mod tests {
                 ..status()
             },
             COUNTERS,
+            &[],
         );
         assert!(
             text.contains("\"intensity\":0.6,"),
@@ -303,6 +318,7 @@ mod tests {
     fn messages_are_tagged_with_their_type() {
         let message: Value = serde_json::from_str(&status_message(&status(), COUNTERS)).unwrap();
         assert_eq!(message["type"], "status");
+        assert!(message.get("icecast").is_none(), "{message}");
         assert_eq!(message["key"], "D");
         let hello: Value =
             serde_json::from_str(&hello_message(48_000, Codec::Pcm16, &status(), COUNTERS))
