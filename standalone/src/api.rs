@@ -43,6 +43,10 @@ impl StatusSource for LiveApi {
             &self.renderer,
         )
     }
+
+    fn telemetry(&self) -> Option<&Telemetry> {
+        Some(&self.telemetry)
+    }
 }
 
 impl ParamsControl for LiveApi {

@@ -14,6 +14,7 @@ use super::broadcast::Broadcaster;
 use super::config::MonitorConfig;
 use super::error::MonitorError;
 use super::listener::Listener;
+use super::metrics::ServerMetrics;
 use super::packet::Codec;
 use super::response::Response;
 use super::routes;
@@ -58,6 +59,8 @@ pub(super) struct Shared {
     pub params: Option<Arc<dyn ParamsControl>>,
     /// Upgraded WebSockets on their way to the broadcast thread.
     pub new_listeners: mpsc::Sender<Listener>,
+    /// The counters of `/metrics` that the monitor keeps itself.
+    pub metrics: ServerMetrics,
 }
 
 impl Shared {
@@ -147,6 +150,7 @@ impl MonitorServer {
         })?;
 
         let (new_listeners, incoming) = mpsc::channel();
+        let codecs = available_codecs(sample_rate);
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             listeners: AtomicUsize::new(0),
@@ -157,7 +161,8 @@ impl MonitorServer {
             token: config.token,
             loopback_only: local_addr.ip().is_loopback(),
             max_listeners: config.max_listeners,
-            codecs: available_codecs(sample_rate),
+            metrics: ServerMetrics::new(&codecs),
+            codecs,
             status,
             params,
             new_listeners,

@@ -15,6 +15,7 @@ use super::error::ParamError;
 use super::packet::{CHANNELS, Codec, PROTOCOL_VERSION, frames_per_packet};
 use crate::engine::NowPlaying;
 use crate::params::{MusicalSettings, display_name};
+use crate::realtime::Telemetry;
 
 /// What is playing, as the engine reports it.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -78,6 +79,13 @@ impl MonitorStatus {
 pub trait StatusSource: Send + Sync + 'static {
     /// The status now. Cheap and non-blocking: it runs ~10 times a second.
     fn status(&self) -> MonitorStatus;
+
+    /// The engine's counters, for the engine metrics of `GET /metrics` (panics, lead, block
+    /// render times, GPU fallbacks). `None`, the default, leaves those metrics out rather than
+    /// reporting zeros that mean nothing.
+    fn telemetry(&self) -> Option<&Telemetry> {
+        None
+    }
 }
 
 /// Reading and changing the engine's parameters over HTTP (`GET/PUT /api/v1/params`), enabled
