@@ -13,13 +13,16 @@ use auralis::monitor::{MonitorConfig, MonitorServer, ParamsControl, StatusSource
 use auralis::realtime::tap_ring;
 
 use auralis::params::display_name;
+use auralis::presets;
 
 use crate::api::LiveApi;
-use crate::cli::ServeArgs;
+use crate::cli::{MusicArgs, ServeArgs};
 use crate::live::{LiveEngine, LiveSettings};
 
 /// Seconds of audio the tap holds for the monitor: room for its thread to be late.
 const TAP_S: usize = 2;
+/// The preset of `serve` when `--preset` is not given (the service's defaults file).
+const PRESET_ENV: &str = "AURALIS_PRESET";
 
 /// Runs the server until a termination signal.
 pub fn run(args: &ServeArgs) -> Result<()> {
@@ -30,7 +33,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     .context("cannot install the Ctrl-C/SIGTERM handler")?;
 
     let sample_rate = args.sample_rate;
-    let settings = Arc::new(LiveSettings::new(args.music.settings()));
+    let settings = Arc::new(LiveSettings::new(music_with_env_preset(&args.music)?.settings()));
     let (tap, tap_rx) = tap_ring(TAP_S * sample_rate as usize);
     let engine = LiveEngine::start(sample_rate, args.renderer.into(), settings.clone(), tap)?;
     let api = Arc::new(LiveApi {
@@ -75,6 +78,30 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     server.stop();
     engine.stop();
     Ok(())
+}
+
+/// `music` with the preset `AURALIS_PRESET` names when `--preset` is not given: the service's
+/// defaults file sets the environment, not the command line. Only `serve` reads it, so the same
+/// `render` flags always give the same file whatever the environment.
+///
+/// # Errors
+/// A preset name that does not exist, with the names that do.
+fn music_with_env_preset(music: &MusicArgs) -> Result<MusicArgs> {
+    let mut music = music.clone();
+    if music.preset.is_none()
+        && let Ok(name) = std::env::var(PRESET_ENV)
+        && !name.trim().is_empty()
+    {
+        let preset = presets::find(&name).with_context(|| {
+            let names: Vec<&str> = presets::names().collect();
+            format!(
+                "{PRESET_ENV}={name:?} is not a preset; presets: {}",
+                names.join(", ")
+            )
+        })?;
+        music.preset = Some(preset);
+    }
+    Ok(music)
 }
 
 fn is_public(ip: IpAddr) -> bool {
