@@ -33,7 +33,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     .context("cannot install the Ctrl-C/SIGTERM handler")?;
 
     let sample_rate = args.sample_rate;
-    let settings = Arc::new(LiveSettings::new(music_with_env_preset(&args.music)?.settings()));
+    let settings = Arc::new(LiveSettings::new(
+        music_with_env_preset(&args.music)?.settings(),
+    ));
     let (tap, tap_rx) = tap_ring(TAP_S * sample_rate as usize);
     let engine = LiveEngine::start(sample_rate, args.renderer.into(), settings.clone(), tap)?;
     let api = Arc::new(LiveApi {

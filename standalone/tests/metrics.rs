@@ -196,24 +196,36 @@ fn metrics_pass_promtool_and_follow_a_listener() {
 
     let listener = Listener::connect(server.port);
     let pcm16 = "auralis_bytes_sent_total{codec=\"pcm16\"}";
-    let first = wait_for("auralis_listeners 1 and bytes sent", Duration::from_secs(10), || {
-        let text = scrape(&server);
-        (value(&text, "auralis_listeners") == Some(1.0) && value(&text, pcm16)? > 0.0)
-            .then_some(text)
-    });
+    let first = wait_for(
+        "auralis_listeners 1 and bytes sent",
+        Duration::from_secs(10),
+        || {
+            let text = scrape(&server);
+            (value(&text, "auralis_listeners") == Some(1.0) && value(&text, pcm16)? > 0.0)
+                .then_some(text)
+        },
+    );
     assert_promtool_accepts(&first);
     assert_eq!(value(&first, "auralis_listener_sessions_total"), Some(1.0));
     // Half a second of 48 kHz stereo PCM16 is 96 kB.
     let sent_before = value(&first, pcm16).unwrap_or_default();
-    wait_for("bytes sent growing with the stream", Duration::from_secs(10), || {
-        let sent = value(&scrape(&server), pcm16)?;
-        (sent - sent_before > 96_000.0).then_some(())
-    });
+    wait_for(
+        "bytes sent growing with the stream",
+        Duration::from_secs(10),
+        || {
+            let sent = value(&scrape(&server), pcm16)?;
+            (sent - sent_before > 96_000.0).then_some(())
+        },
+    );
     let received = listener.leave();
-    let left = wait_for("auralis_listeners back to 0", Duration::from_secs(10), || {
-        let text = scrape(&server);
-        (value(&text, "auralis_listeners") == Some(0.0)).then_some(text)
-    });
+    let left = wait_for(
+        "auralis_listeners back to 0",
+        Duration::from_secs(10),
+        || {
+            let text = scrape(&server);
+            (value(&text, "auralis_listeners") == Some(0.0)).then_some(text)
+        },
+    );
     let sent_total = value(&left, pcm16).unwrap_or_default();
     assert!(
         received as f64 <= sent_total,
@@ -323,7 +335,10 @@ impl Prometheus {
         let port = free_port();
         let child = Command::new(program("prometheus"))
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
@@ -370,20 +385,28 @@ fn a_prometheus_server_scrapes_serve() {
     let mut prometheus = Prometheus::start(server.port, TOKEN);
     let instance = format!("127.0.0.1:{}", server.port);
 
-    let up = wait_for("Prometheus scraping serve (up == 1)", Duration::from_secs(90), || {
-        let samples = prometheus.query("up");
-        samples
-            .into_iter()
-            .find(|s| s["metric"]["instance"] == instance.as_str())
-            .filter(|s| sample_value(s) == Some(1.0))
-    });
+    let up = wait_for(
+        "Prometheus scraping serve (up == 1)",
+        Duration::from_secs(90),
+        || {
+            let samples = prometheus.query("up");
+            samples
+                .into_iter()
+                .find(|s| s["metric"]["instance"] == instance.as_str())
+                .filter(|s| sample_value(s) == Some(1.0))
+        },
+    );
     assert_eq!(up["metric"]["job"], "auralis");
-    let listeners = wait_for("auralis_listeners in Prometheus", Duration::from_secs(30), || {
-        prometheus
-            .query("auralis_listeners")
-            .into_iter()
-            .find(|s| s["metric"]["instance"] == instance.as_str())
-    });
+    let listeners = wait_for(
+        "auralis_listeners in Prometheus",
+        Duration::from_secs(30),
+        || {
+            prometheus
+                .query("auralis_listeners")
+                .into_iter()
+                .find(|s| s["metric"]["instance"] == instance.as_str())
+        },
+    );
     assert_eq!(sample_value(&listeners), Some(1.0), "{listeners}");
     let sent = wait_for("a rate of bytes sent", Duration::from_secs(30), || {
         prometheus

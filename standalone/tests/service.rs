@@ -22,7 +22,10 @@ fn the_defaults_file_settings_reach_serve() {
     assert_eq!(status["scale"], "Mixolydian", "{status}");
     assert_eq!(status["tempo_bpm"], 56.0, "{status}");
     let (code, _) = server.request("GET", "/status", "");
-    assert_eq!(code, 401, "the token from the environment guards the server");
+    assert_eq!(
+        code, 401,
+        "the token from the environment guards the server"
+    );
 }
 
 #[test]

@@ -33,7 +33,11 @@ fn artifact(variable: &str) -> PathBuf {
     let path = std::env::var_os(variable).map(PathBuf::from).unwrap_or_else(|| {
         panic!("{variable} is not set: run the tests with `cargo xtask test`, which builds the package")
     });
-    assert!(path.is_file(), "{variable}={} does not exist", path.display());
+    assert!(
+        path.is_file(),
+        "{variable}={} does not exist",
+        path.display()
+    );
     path
 }
 
@@ -109,7 +113,10 @@ fn the_package_holds_every_file_and_passes_lintian() {
     // The binary links libopus and ALSA; JACK is opened at run time, so it is recommended.
     let depends = deb_field(&deb, "Depends");
     for library in ["libc6", "libopus0", "libasound2"] {
-        assert!(depends.contains(library), "Depends lacks {library}: {depends}");
+        assert!(
+            depends.contains(library),
+            "Depends lacks {library}: {depends}"
+        );
     }
     let recommends = deb_field(&deb, "Recommends");
     assert!(recommends.contains("libjack"), "{recommends}");
@@ -193,7 +200,10 @@ fn installed_it_runs_loads_in_a_clap_host_and_its_unit_is_sound() {
     let report = text(&security);
     let exposure: f64 = report
         .lines()
-        .find_map(|line| line.split("Overall exposure level for auralis.service:").nth(1))
+        .find_map(|line| {
+            line.split("Overall exposure level for auralis.service:")
+                .nth(1)
+        })
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no overall exposure level in:\n{report}"));
     assert!(

@@ -79,7 +79,12 @@ pub fn install_debian_packages(for_tests: bool) -> Result<()> {
     } else {
         &[]
     };
-    install(BUILD_PACKAGES.iter().chain(extra.iter().copied().flatten()).collect())
+    install(
+        BUILD_PACKAGES
+            .iter()
+            .chain(extra.iter().copied().flatten())
+            .collect(),
+    )
 }
 
 /// Installs what `cargo xtask package` needs: the build's packages and the packaging tools.

@@ -87,7 +87,12 @@ pub fn build() -> Result<Artifacts> {
         vst3_library(&stage)?,
     ];
     let installed_kib = tree_size(&stage)?.div_ceil(1024);
-    write_control(&stage, &arch, &shared_library_depends(&elf_files)?, installed_kib)?;
+    write_control(
+        &stage,
+        &arch,
+        &shared_library_depends(&elf_files)?,
+        installed_kib,
+    )?;
 
     let epoch = source_date_epoch();
     let deb = dist.join(format!("auralis_{VERSION}_{arch}.deb"));
@@ -130,7 +135,11 @@ fn stage_files(stage: &Path) -> Result<()> {
     let release = target_dir().join("release");
     let bundled = target_dir().join("bundled");
 
-    install_file(&release.join("auralis"), &stage.join("usr/bin/auralis"), 0o755)?;
+    install_file(
+        &release.join("auralis"),
+        &stage.join("usr/bin/auralis"),
+        0o755,
+    )?;
     install_file(
         &bundled.join("Auralis.clap"),
         &stage.join("usr/lib/clap/Auralis.clap"),
@@ -173,7 +182,9 @@ fn stage_files(stage: &Path) -> Result<()> {
     write_file(&doc.join("changelog"), &changelog(), 0o644)?;
     // -n: no name or time in the header, so the same sources give the same package.
     run_in(
-        Command::new("gzip").args(["-9nf"]).arg(doc.join("changelog")),
+        Command::new("gzip")
+            .args(["-9nf"])
+            .arg(doc.join("changelog")),
         "gzip changelog",
     )?;
     write_file(
@@ -295,8 +306,11 @@ fn copyright(license: &str) -> String {
 
 /// A native package's changelog: one entry for this version.
 fn changelog() -> String {
-    let date = command_output("date", &["-R", "-u", &format!("-d@{}", source_date_epoch())])
-        .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".into());
+    let date = command_output(
+        "date",
+        &["-R", "-u", &format!("-d@{}", source_date_epoch())],
+    )
+    .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".into());
     format!(
         "auralis ({VERSION}) unstable; urgency=medium\n\n  \
          * Release {VERSION}; the project's history is in its README and repository.\n\n \

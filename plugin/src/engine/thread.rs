@@ -384,7 +384,8 @@ impl EngineLoop {
                 self.core
                     .render(&request.settings, transport, &mut self.block);
                 let on_gpu = self.core.renderer_kind() == crate::synth::RendererKind::Gpu;
-                self.telemetry.record_block_render(started.elapsed(), on_gpu);
+                self.telemetry
+                    .record_block_render(started.elapsed(), on_gpu);
             }
             if let Some(scope) = &self.scope {
                 scope.publish_scope(&self.block);

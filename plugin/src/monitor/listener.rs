@@ -12,9 +12,9 @@ use std::io;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use prometheus::IntCounter;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use prometheus::IntCounter;
 use tungstenite::{Error, Message, WebSocket};
 
 use super::packet::Codec;

@@ -354,7 +354,10 @@ mod tests {
             sample(&text, "auralis_block_render_seconds_bucket{le=\"+Inf\"}"),
             Some(2.0)
         );
-        assert_eq!(sample(&text, "auralis_block_render_seconds_count"), Some(2.0));
+        assert_eq!(
+            sample(&text, "auralis_block_render_seconds_count"),
+            Some(2.0)
+        );
         assert!(
             text.contains(
                 "auralis_renderer_info{renderer=\"gpu\",adapter=\"llvmpipe (LLVM 15.0.6, 256 \

@@ -147,8 +147,7 @@ impl Telemetry {
 
     /// Frames rendered but not yet played: how far the engine is ahead of the output.
     pub fn lead_frames(&self) -> u64 {
-        self.frames_rendered()
-            .saturating_sub(self.frames_played())
+        self.frames_rendered().saturating_sub(self.frames_played())
     }
 
     /// Records one engine block (engine thread): how long it took, and whether the GPU
@@ -222,7 +221,11 @@ mod tests {
         let telemetry = Telemetry::default();
         let block = Duration::from_micros(300);
         telemetry.record_block_render(block, false);
-        assert_eq!(telemetry.gpu_fallbacks(), 0, "starting on the CPU is no fallback");
+        assert_eq!(
+            telemetry.gpu_fallbacks(),
+            0,
+            "starting on the CPU is no fallback"
+        );
         telemetry.record_block_render(block, true);
         telemetry.record_block_render(block, true);
         telemetry.record_block_render(block, false);
@@ -237,6 +240,10 @@ mod tests {
         telemetry.add_frames_played(256);
         assert_eq!(telemetry.lead_frames(), 768);
         telemetry.add_frames_played(2_000);
-        assert_eq!(telemetry.lead_frames(), 0, "an underrun leaves no lead, not a negative one");
+        assert_eq!(
+            telemetry.lead_frames(),
+            0,
+            "an underrun leaves no lead, not a negative one"
+        );
     }
 }
