@@ -1,9 +1,10 @@
 //! The web monitor: any browser on the allowed network listens to the live output.
 //!
-//! One port serves the embedded listener page ([`assets`]), a JSON status (`GET /status`), an
-//! optional parameter API (`GET/PUT /api/v1/params`, only with an access token) and the
-//! WebSocket `/stream`, which carries ~20 ms audio packets with a small versioned binary header
-//! ([`packet`]) and JSON metadata messages ([`status`]). `web-monitor/PROTOCOL.md` is the
+//! One port serves the embedded listener page ([`assets`]), a JSON status (`GET /status`),
+//! Prometheus metrics (`GET /metrics`, [`metrics`]), an optional parameter API
+//! (`GET/PUT /api/v1/params`, only with an access token) and the WebSocket `/stream`, which
+//! carries ~20 ms audio packets with a small versioned binary header ([`packet`]) and JSON
+//! metadata messages ([`status`]). `web-monitor/PROTOCOL.md` is the
 //! byte-level contract.
 //!
 //! Threads, none of them realtime: an accept thread, a short-lived thread per HTTP request
@@ -25,6 +26,7 @@ mod error;
 mod http;
 pub mod icecast;
 mod listener;
+mod metrics;
 #[cfg(feature = "opus")]
 mod opus_codec;
 pub mod packet;

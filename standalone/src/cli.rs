@@ -80,7 +80,7 @@ pub struct ServeArgs {
     pub icecast: Vec<SecretUrl>,
     /// Opus bitrate of the Icecast stream in kbit/s. One encoder serves Icecast and the
     /// browsers, so browsers asking for Opus get this bitrate too while Icecast is on.
-    #[arg(long, value_name = "KBPS", default_value_t = 128,
+    #[arg(long, env = "AURALIS_ICECAST_BITRATE", value_name = "KBPS", default_value_t = 128,
           value_parser = clap::value_parser!(u32).range(16..=510))]
     pub icecast_bitrate: u32,
     /// Run without the web monitor (no port is opened): only the Icecast outputs play.

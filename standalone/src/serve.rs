@@ -16,14 +16,17 @@ use auralis::monitor::{
     ParamsControl,
 };
 use auralis::params::display_name;
+use auralis::presets;
 use auralis::realtime::tap_ring_for;
 
 use crate::api::LiveApi;
-use crate::cli::ServeArgs;
+use crate::cli::{MusicArgs, ServeArgs};
 use crate::live::{LiveEngine, LiveSettings};
 
 /// Overrides the password of every `--icecast` URL.
 const ICECAST_PASSWORD_ENV: &str = "AURALIS_ICECAST_PASSWORD";
+/// The preset of `serve` when `--preset` is not given (the service's defaults file).
+const PRESET_ENV: &str = "AURALIS_PRESET";
 
 /// Runs the server until a termination signal.
 pub fn run(args: &ServeArgs) -> Result<()> {
@@ -35,7 +38,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     .context("cannot install the Ctrl-C/SIGTERM handler")?;
 
     let sample_rate = args.sample_rate;
-    let settings = Arc::new(LiveSettings::new(args.music.settings()));
+    let settings = Arc::new(LiveSettings::new(
+        music_with_env_preset(&args.music)?.settings(),
+    ));
     let (tap, tap_rx) = tap_ring_for(sample_rate);
     let engine = LiveEngine::start(sample_rate, args.renderer, settings.clone(), tap)?;
     let status = Arc::new(EngineStatus {
@@ -126,6 +131,30 @@ fn print_targets(targets: &[IcecastTarget]) {
     for target in targets {
         println!("pushing to Icecast: {target}");
     }
+}
+
+/// `music` with the preset `AURALIS_PRESET` names when `--preset` is not given: the service's
+/// defaults file sets the environment, not the command line. Only `serve` reads it, so the same
+/// `render` flags always give the same file whatever the environment.
+///
+/// # Errors
+/// A preset name that does not exist, with the names that do.
+fn music_with_env_preset(music: &MusicArgs) -> Result<MusicArgs> {
+    let mut music = music.clone();
+    if music.preset.is_none()
+        && let Ok(name) = std::env::var(PRESET_ENV)
+        && !name.trim().is_empty()
+    {
+        let preset = presets::find(&name).with_context(|| {
+            let names: Vec<&str> = presets::names().collect();
+            format!(
+                "{PRESET_ENV}={name:?} is not a preset; presets: {}",
+                names.join(", ")
+            )
+        })?;
+        music.preset = Some(preset);
+    }
+    Ok(music)
 }
 
 fn is_public(ip: IpAddr) -> bool {

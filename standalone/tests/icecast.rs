@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use icecast_support::listeners::{cpu_rate, decode_with_ffmpeg, listen_to_monitor, pull_ogg};
-use icecast_support::{Auralis, Icecast, MOUNT, PASSWORD, run_with_watchdog};
+use icecast_support::{Auralis, Icecast, MOUNT, PASSWORD, http_get, run_with_watchdog};
 use serde_json::Value;
 
 /// Serialises the tests of this file.
@@ -194,6 +194,13 @@ fn icecast_restarting_mid_stream_is_rejoined_without_a_gap_for_the_browsers() {
     let output = &status["icecast"][0];
     assert_eq!(output["state"], "live", "{status}");
     assert!(output["reconnects"].as_u64().unwrap() >= 1, "{status}");
+    let target = format!("target=\"{}\"", output["url"].as_str().expect("url"));
+    assert_eq!(
+        auralis.metric(&format!("auralis_icecast_state{{{target},state=\"live\"}}")),
+        Some(1.0)
+    );
+    let reconnects = auralis.metric(&format!("auralis_icecast_reconnects_total{{{target}}}"));
+    assert!(reconnects >= Some(1.0), "{reconnects:?}");
     let lines = auralis.lines();
     let lost = lines.iter().filter(|l| l.contains("stream lost")).count();
     let again = lines.iter().filter(|l| l.contains("live again")).count();
@@ -264,7 +271,8 @@ fn a_wrong_password_is_named_retried_and_never_shown() {
         1,
         "one clear line, not one per retry: {lines:#?}"
     );
-    let everything = format!("{lines:?}{body}");
+    let (_, metrics) = http_get(auralis.port, "/metrics").expect("GET /metrics");
+    let everything = format!("{lines:?}{body}{metrics}");
     for secret in [WRONG, PASSWORD] {
         assert!(!everything.contains(secret), "{secret} shown: {everything}");
     }

@@ -49,6 +49,25 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
         "ffmpeg",
         "ffprobe/ffmpeg: the ordinary player that listens through Icecast in the tests",
     ),
+    (
+        "prometheus",
+        "promtool checks /metrics, and a real Prometheus scrapes `auralis serve`",
+    ),
+    ("lintian", "checks the Debian package against Debian policy"),
+    (
+        "systemd",
+        "systemd-analyze verifies the service unit and rates its sandbox",
+    ),
+];
+
+/// Debian packages `cargo xtask package` needs besides the build's.
+const PACKAGING_PACKAGES: &[(&str, &str)] = &[
+    (
+        "dpkg-dev",
+        "dpkg-shlibdeps computes the package's Depends from the binaries",
+    ),
+    ("binutils", "strips the binaries that go into the package"),
+    ("gzip", "compresses the changelog and the tarball"),
 ];
 
 /// Installs every Debian package, the Python venv and the browser test's npm packages.
@@ -60,12 +79,28 @@ pub fn install_all() -> Result<()> {
 }
 
 /// Installs the missing Debian packages with apt-get (as root), or explains what to install:
-/// those the build needs, and with `for_tests` those the tests need too.
+/// those the build needs, and with `for_tests` those the tests (which build the package too)
+/// need as well.
 pub fn install_debian_packages(for_tests: bool) -> Result<()> {
-    let wanted: Vec<&(&str, &str)> = BUILD_PACKAGES
-        .iter()
-        .chain(if for_tests { TEST_PACKAGES } else { &[] })
-        .collect();
+    let extra: &[&[(&str, &str)]] = if for_tests {
+        &[TEST_PACKAGES, PACKAGING_PACKAGES]
+    } else {
+        &[]
+    };
+    install(
+        BUILD_PACKAGES
+            .iter()
+            .chain(extra.iter().copied().flatten())
+            .collect(),
+    )
+}
+
+/// Installs what `cargo xtask package` needs: the build's packages and the packaging tools.
+pub fn install_packaging_packages() -> Result<()> {
+    install(BUILD_PACKAGES.iter().chain(PACKAGING_PACKAGES).collect())
+}
+
+fn install(wanted: Vec<&(&str, &str)>) -> Result<()> {
     let missing: Vec<&str> = wanted
         .iter()
         .map(|(name, _)| *name)

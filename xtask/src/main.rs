@@ -6,12 +6,14 @@
 //! - `bench [--quick]`: run the benchmarks and gather their figures in `target/bench/summary.json`.
 //! - `fuzz [TARGET…] [--seconds N]`: coverage-guided fuzzing of the input parsers (cargo-fuzz).
 //! - `audit [--db DIR]`: check the locked dependencies against the RustSec advisories.
+//! - `package`: the Debian package and a tarball of the same files, in `target/dist/`.
 //! - `deps`: install the system packages and the Python test environment only.
 
 mod audit;
 mod bench;
 mod deps;
 mod fuzz;
+mod package;
 mod process;
 mod tasks;
 
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("audit") => audit::audit(&args[1..]),
+        Some("package") => package::package(&args[1..]),
         Some("deps") => deps::install_all(),
         _ => {
             eprintln!(
@@ -36,7 +39,8 @@ fn main() -> ExitCode {
                  CI runs)\n  bench [--quick]       run the benchmarks, figures in \
                  target/bench/summary.json\n  fuzz [--seconds N]    fuzz the input parsers with cargo-fuzz \
                  (60 s a target)\n  audit [--db DIR]      check the dependencies against the RustSec \
-                 advisories\n  deps                  install system packages and the Python test \
+                 advisories\n  package               the Debian package and a tarball in \
+                 target/dist\n  deps                  install system packages and the Python test \
                  venv\n  bundle auralis [--release]   build Auralis.clap and Auralis.vst3 into \
                  target/bundled"
             );

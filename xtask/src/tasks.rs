@@ -5,6 +5,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::deps;
+use crate::package;
 use crate::process::{cargo, run, run_in, target_dir, workspace_root};
 
 /// The main job: build the standalone and start `auralis serve`, which prints the URL of the
@@ -53,6 +54,9 @@ pub fn test(args: &[String]) -> Result<()> {
         ["bundle", "auralis", "--release"].map(String::from),
     )?;
 
+    // The package holds the release binary and the bundles just made; its test installs it.
+    let package = package::build()?;
+
     let bundled = target_dir().join("bundled");
     let debug_clap = target_dir().join("debug").join("libauralis.so");
     run_in(
@@ -62,7 +66,9 @@ pub fn test(args: &[String]) -> Result<()> {
             .env("AURALIS_BROWSER_TESTS", &browser_tests)
             // Mesa warns on every device it creates without a runtime directory.
             .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
-            .env("AURALIS_DEBUG_CLAP", &debug_clap),
+            .env("AURALIS_DEBUG_CLAP", &debug_clap)
+            .env("AURALIS_DEB", &package.deb)
+            .env("AURALIS_TARBALL", &package.tarball),
         "cargo test --workspace",
     )?;
 

@@ -401,8 +401,12 @@ impl EngineLoop {
                 self.block.fill([0.0; 2]);
             } else {
                 self.faults.strike(self.pushed);
+                let started = Instant::now();
                 self.core
                     .render(&request.settings, transport, &mut self.block);
+                let on_gpu = self.core.renderer_kind() == crate::synth::RendererKind::Gpu;
+                self.telemetry
+                    .record_block_render(started.elapsed(), on_gpu);
             }
             if let Some(scope) = &self.scope {
                 scope.publish_scope(&self.block);

@@ -147,6 +147,7 @@ impl Broadcaster {
                     self.shared.counters(),
                 );
                 listener.enqueue(Message::Text(hello.into()), now);
+                self.shared.metrics.count_listener_session();
             }
             self.listeners.push(listener);
         }

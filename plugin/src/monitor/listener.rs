@@ -12,6 +12,7 @@ use std::io;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use prometheus::IntCounter;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Error, Message, WebSocket};
@@ -101,11 +102,13 @@ pub(super) struct Listener {
     closing_since: Option<Instant>,
     /// When its socket is read next.
     next_read: Instant,
+    /// `/metrics`' bytes sent to listeners of its codec, shared with them.
+    bytes_sent: IntCounter,
 }
 
 impl Listener {
-    /// Wraps an upgraded, non-blocking socket.
-    pub fn new(socket: WebSocket<TcpStream>, codec: Codec) -> Self {
+    /// Wraps an upgraded, non-blocking socket; what it writes is added to `bytes_sent`.
+    pub fn new(socket: WebSocket<TcpStream>, codec: Codec, bytes_sent: IntCounter) -> Self {
         Self {
             socket,
             codec,
@@ -113,6 +116,7 @@ impl Listener {
             behind_since: None,
             closing_since: None,
             next_read: Instant::now(),
+            bytes_sent,
         }
     }
 
@@ -205,13 +209,16 @@ impl Listener {
     /// is over.
     fn write_queued(&mut self) -> Result<(), ()> {
         while let Some(message) = self.queue.messages.front() {
+            let bytes = message.len() as u64;
             match self.socket.write(message.clone()) {
                 Ok(()) => {
                     self.queue.messages.pop_front();
+                    self.bytes_sent.inc_by(bytes);
                 }
                 // Taken into tungstenite's buffer, but the socket is full for now.
                 Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.queue.messages.pop_front();
+                    self.bytes_sent.inc_by(bytes);
                     break;
                 }
                 // Not taken: stays queued, where skipping ahead can reach it.

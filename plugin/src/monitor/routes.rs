@@ -19,6 +19,7 @@ use super::assets::{self, Asset};
 use super::auth::{Credentials, TOKEN_COOKIE, is_authorized, is_same_origin, names_loopback};
 use super::http::{REQUEST_TIMEOUT, Request, read_request};
 use super::listener::{Listener, SOCKET_SEND_BUFFER_BYTES, websocket_config};
+use super::metrics::metrics_response;
 use super::packet::Codec;
 use super::response::Response;
 use super::state::ServerState;
@@ -103,6 +104,9 @@ fn route(request: &Request, shared: &ServerState) -> Outcome {
             )
             .into_bytes(),
         ),
+        "/metrics" if !is_get => method_not_allowed("GET, HEAD"),
+        "/metrics" if !is_authorized(token, request, Credentials::Explicit) => unauthorized(),
+        "/metrics" => metrics_response(shared),
         "/stream" => return stream_request(request, shared),
         "/api/v1/params" => params_request(request, shared),
         _ => Response::error(404, "not found"),
@@ -200,7 +204,10 @@ fn upgrade(mut stream: TcpStream, request: Request, codec: Codec, shared: &Serve
         Some(websocket_config()),
     );
     // After a stop the broadcast thread is gone and the socket just closes.
-    let _ = shared.new_listeners.send(Listener::new(socket, codec));
+    let bytes_sent = shared.metrics.bytes_sent(codec);
+    let _ = shared
+        .new_listeners
+        .send(Listener::new(socket, codec, bytes_sent));
 }
 
 /// `/api/v1/params`: exists only with a token and a parameter control.

@@ -14,6 +14,7 @@ use super::broadcast::Broadcaster;
 use super::config::MonitorConfig;
 use super::error::MonitorError;
 use super::icecast::{IcecastTargetReport, IcecastTargetStatus};
+use super::metrics::ServerMetrics;
 #[cfg(feature = "opus")]
 use super::opus_codec::BROWSER_OPUS_BITRATE_BPS;
 use super::packet::Codec;
@@ -132,6 +133,7 @@ impl MonitorServer {
             return Err(MonitorError::IcecastSampleRate { sample_rate });
         }
         let (new_listeners, incoming) = mpsc::channel();
+        let codecs = available_codecs(sample_rate);
         let shared = Arc::new(ServerState {
             stop: AtomicBool::new(false),
             listeners: AtomicUsize::new(0),
@@ -142,7 +144,8 @@ impl MonitorServer {
             token: config.token,
             loopback_only: local_addr.ip().is_loopback(),
             max_listeners: config.max_listeners,
-            codecs: available_codecs(sample_rate),
+            metrics: ServerMetrics::new(&codecs),
+            codecs,
             status,
             params,
             new_listeners,

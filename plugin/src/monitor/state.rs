@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::icecast::{IcecastTargetReport, IcecastTargetStatus};
 use super::listener::Listener;
+use super::metrics::ServerMetrics;
 use super::packet::Codec;
 use super::status::{ParamsControl, ServerCounters, StatusSource};
 
@@ -45,6 +46,8 @@ pub(super) struct ServerState {
     pub params: Option<Arc<dyn ParamsControl>>,
     /// Upgraded WebSockets on their way to the broadcast thread.
     pub new_listeners: mpsc::Sender<Listener>,
+    /// The counters of `/metrics` that the monitor keeps itself.
+    pub metrics: ServerMetrics,
     /// One per Icecast output, in the order of the config; written by their source threads.
     /// `/status` and `/metrics` read them through [`Self::icecast_reports`].
     pub icecast: Vec<Arc<IcecastTargetStatus>>,

@@ -89,6 +89,13 @@ impl MonitorStatus {
 pub trait StatusSource: Send + Sync + 'static {
     /// The status now. Cheap and non-blocking: it runs ~10 times a second.
     fn status(&self) -> MonitorStatus;
+
+    /// The engine's counters, for the engine metrics of `GET /metrics` (panics, lead, block
+    /// render times, GPU fallbacks). `None`, the default, leaves those metrics out rather than
+    /// reporting zeros that mean nothing.
+    fn telemetry(&self) -> Option<&Telemetry> {
+        None
+    }
 }
 
 /// The status of a running engine, read from what it shares: its settings, what it publishes
@@ -117,6 +124,10 @@ impl StatusSource for EngineStatus {
             self.sample_rate.load(Ordering::Relaxed) as u32,
             &self.renderer,
         )
+    }
+
+    fn telemetry(&self) -> Option<&Telemetry> {
+        Some(&self.telemetry)
     }
 }
 

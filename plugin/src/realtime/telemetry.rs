@@ -4,6 +4,25 @@
 //! or tests, so no ordering between them is needed.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the engine block render time histogram's buckets, besides the last,
+/// unbounded one. An engine block is 256 frames, 5.3 ms at 48 kHz: the buckets are dense below
+/// that budget, where a healthy renderer lives, and sparse above it, where blocks are late.
+pub const BLOCK_RENDER_BUCKETS_S: [f64; 10] = [
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.003_5, 0.005, 0.01, 0.025, 0.1,
+];
+
+/// Blocks counted per bucket of [`BLOCK_RENDER_BUCKETS_S`] (not cumulative), the last entry
+/// for blocks slower than every bound, and the total render time.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BlockRenderTimes {
+    /// Blocks per bucket; `counts[i]` took at most `BLOCK_RENDER_BUCKETS_S[i]` and more than the
+    /// bound before it.
+    pub counts: [u64; BLOCK_RENDER_BUCKETS_S.len() + 1],
+    /// Time spent rendering all of them, seconds.
+    pub sum_s: f64,
+}
 
 /// What happened, counted where it happened. Owned in an `Arc` by the plugin; the audio thread
 /// only ever sees a shared reference.
@@ -32,6 +51,18 @@ pub struct Telemetry {
     peak_bits: [AtomicU32; 2],
     /// Smoothed RMS level per channel, as `f32` bits. Written by the audio thread.
     rms_bits: [AtomicU32; 2],
+    /// Engine blocks per render time bucket ([`BlockRenderTimes::counts`]). Written by the
+    /// engine thread, for the `/metrics` histogram.
+    block_render_counts: [AtomicU64; BLOCK_RENDER_BUCKETS_S.len() + 1],
+    /// Total engine block render time, nanoseconds (wraps after 584 years). Written by the
+    /// engine thread.
+    block_render_ns: AtomicU64,
+    /// Whether the newest engine block was rendered on the GPU, to notice a fallback. Written
+    /// by the engine thread.
+    rendering_on_gpu: AtomicBool,
+    /// Times rendering moved from the GPU to the CPU (or silence) mid-stream. Written by the
+    /// engine thread.
+    gpu_fallbacks: AtomicU64,
 }
 
 impl Telemetry {
@@ -114,6 +145,41 @@ impl Telemetry {
         [0, 1].map(|channel| f32::from_bits(self.rms_bits[channel].load(Ordering::Relaxed)))
     }
 
+    /// Frames rendered but not yet played: how far the engine is ahead of the output.
+    pub fn lead_frames(&self) -> u64 {
+        self.frames_rendered().saturating_sub(self.frames_played())
+    }
+
+    /// Records one engine block (engine thread): how long it took, and whether the GPU
+    /// rendered it. A block off the GPU right after one on it counts a GPU fallback; a renderer
+    /// that starts on the CPU (no GPU, or `cpu` chosen) never does.
+    pub fn record_block_render(&self, elapsed: Duration, on_gpu: bool) {
+        let seconds = elapsed.as_secs_f64();
+        let bucket = BLOCK_RENDER_BUCKETS_S
+            .iter()
+            .position(|&bound| seconds <= bound)
+            .unwrap_or(BLOCK_RENDER_BUCKETS_S.len());
+        self.block_render_counts[bucket].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.block_render_ns.fetch_add(nanos, Ordering::Relaxed);
+        if self.rendering_on_gpu.swap(on_gpu, Ordering::Relaxed) && !on_gpu {
+            self.gpu_fallbacks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The engine block render times recorded so far.
+    pub fn block_render_times(&self) -> BlockRenderTimes {
+        BlockRenderTimes {
+            counts: std::array::from_fn(|i| self.block_render_counts[i].load(Ordering::Relaxed)),
+            sum_s: self.block_render_ns.load(Ordering::Relaxed) as f64 * 1e-9,
+        }
+    }
+
+    /// Times rendering fell back from the GPU mid-stream since the instance was created.
+    pub fn gpu_fallbacks(&self) -> u64 {
+        self.gpu_fallbacks.load(Ordering::Relaxed)
+    }
+
     /// Marks the engine thread as running or stopped.
     pub fn set_engine_running(&self, running: bool) {
         self.engine_running.store(running, Ordering::Relaxed);
@@ -133,5 +199,51 @@ mod tests {
         assert_eq!(telemetry.take_peaks(), [0.5, 0.75]);
         assert_eq!(telemetry.take_peaks(), [0.0, 0.0]);
         assert_eq!(telemetry.rms(), [0.0, 0.0]);
+    }
+
+    #[test]
+    fn block_render_times_land_in_their_buckets() {
+        let telemetry = Telemetry::default();
+        telemetry.record_block_render(Duration::from_micros(50), false);
+        telemetry.record_block_render(Duration::from_micros(100), false);
+        telemetry.record_block_render(Duration::from_micros(4_000), false);
+        telemetry.record_block_render(Duration::from_secs(1), false);
+        let times = telemetry.block_render_times();
+        assert_eq!(times.counts[0], 2, "a bound is inclusive: {times:?}");
+        assert_eq!(times.counts[6], 1, "4 ms is in (3.5 ms, 5 ms]: {times:?}");
+        assert_eq!(times.counts[BLOCK_RENDER_BUCKETS_S.len()], 1);
+        assert_eq!(times.counts.iter().sum::<u64>(), 4);
+        assert!((times.sum_s - 1.004_15).abs() < 1e-9, "{}", times.sum_s);
+    }
+
+    #[test]
+    fn only_leaving_the_gpu_counts_a_fallback() {
+        let telemetry = Telemetry::default();
+        let block = Duration::from_micros(300);
+        telemetry.record_block_render(block, false);
+        assert_eq!(
+            telemetry.gpu_fallbacks(),
+            0,
+            "starting on the CPU is no fallback"
+        );
+        telemetry.record_block_render(block, true);
+        telemetry.record_block_render(block, true);
+        telemetry.record_block_render(block, false);
+        telemetry.record_block_render(block, false);
+        assert_eq!(telemetry.gpu_fallbacks(), 1);
+    }
+
+    #[test]
+    fn the_lead_is_what_was_rendered_and_not_yet_played() {
+        let telemetry = Telemetry::default();
+        telemetry.add_frames_rendered(1_024);
+        telemetry.add_frames_played(256);
+        assert_eq!(telemetry.lead_frames(), 768);
+        telemetry.add_frames_played(2_000);
+        assert_eq!(
+            telemetry.lead_frames(),
+            0,
+            "an underrun leaves no lead, not a negative one"
+        );
     }
 }

@@ -233,6 +233,15 @@ impl Auralis {
         (body, json)
     }
 
+    /// The value of the `/metrics` series written exactly as `series` (name and labels).
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let (code, body) = http_get(self.port, "/metrics").expect("GET /metrics");
+        assert_eq!(code, 200, "{body}");
+        body.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.parse().ok())
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("wait").is_none()
     }
