@@ -327,9 +327,18 @@ mod tests {
 
     #[test]
     fn the_layer_hues_are_far_apart() {
+        // The hue as the eye and the GUI test see it: of the sRGB values, not linear light.
         let hue = |c: Color32| {
-            let hsva = egui::ecolor::Hsva::from(c);
-            hsva.h * 360.0
+            let [r, g, b, _] = c.to_array().map(f32::from);
+            let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+            let h = if max == r {
+                (g - b) / (max - min)
+            } else if max == g {
+                2.0 + (b - r) / (max - min)
+            } else {
+                4.0 + (r - g) / (max - min)
+            };
+            (h * 60.0).rem_euclid(360.0)
         };
         let hues: Vec<f32> = Voice::ALL.iter().map(|v| hue(v.colour())).collect();
         for (i, a) in hues.iter().enumerate() {
