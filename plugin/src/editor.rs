@@ -451,7 +451,7 @@ impl AuralisEditor {
         self.note_focus(&response, "Web monitor");
         ui.label(RichText::new("port").color(MUTED));
         let field = ui
-            .add(egui::TextEdit::singleline(&mut self.port_text).desired_width(48.0))
+            .add(egui::TextEdit::singleline(&mut self.port_text).desired_width(56.0))
             .on_hover_text(help::PORT);
         self.note_focus(&field, "Port");
         if field.lost_focus() {

@@ -41,6 +41,14 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
         "a virtual display for the GUI test's window and screenshot",
     ),
     ("npm", "installs the browser test's Playwright"),
+    (
+        "xdotool",
+        "the GUI test's keyboard and window size, sent through the X server",
+    ),
+    (
+        "x11-xserver-utils",
+        "xrdb, which sets the virtual display's scale factor (Xft.dpi) for the GUI test",
+    ),
 ];
 
 /// Installs every Debian package, the Python venv and the browser test's npm packages.

@@ -190,7 +190,9 @@ impl<P: Param> Widget for ParamSlider<'_, P> {
                 if self.keyboard(ui, id) {
                     response.mark_changed();
                 }
-                if ui.input(|i| i.key_pressed(Key::Enter) && i.modifiers == Modifiers::NONE) {
+                // Consumed, so the field opened now does not take the same press as its own
+                // Enter and close at once.
+                if ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
                     begin_entry(ui, entry_id, self.param);
                 }
             }
