@@ -40,6 +40,8 @@ pub const DEFAULT_SIZE: (f64, f64) = (980.0, 620.0);
 /// The smallest size that still shows every control unclipped (the GUI test checks it at
 /// every scale).
 pub const MIN_SIZE: (f32, f32) = (760.0, 520.0);
+/// How often the spectrum is analysed.
+const SPECTRUM_INTERVAL: std::time::Duration = std::time::Duration::from_millis(33);
 /// Width of the controls column.
 const CONTROLS_WIDTH: f32 = 316.0;
 
@@ -91,10 +93,16 @@ pub fn create(
 ) -> Option<EguiEditor<AuralisEditor>> {
     // Every pixel filled costs on a software renderer; egui's dithering adds a noise function
     // to each one, and the window needs no depth or stencil buffer to clear.
-    let mut graphics = GraphicsConfig::default();
-    graphics.dithering = false;
-    graphics.gl_config.depth_bits = 0;
-    graphics.gl_config.stencil_bits = 0;
+    let defaults = GraphicsConfig::default();
+    let graphics = GraphicsConfig {
+        dithering: false,
+        gl_config: nice_plug_egui::GlConfig {
+            depth_bits: 0,
+            stencil_bits: 0,
+            ..defaults.gl_config.clone()
+        },
+        ..defaults
+    };
     let settings = EguiNiceSettings::new()
         .with_tile("Auralis")
         .with_graphics_config(graphics)
@@ -113,6 +121,7 @@ pub fn create(
             levels: MeterLevels::default(),
             bands: [view::METER_FLOOR_DB; SPECTRUM_BANDS],
             last_frame: None,
+            last_spectrum: None,
             port_text,
             port_error: None,
             probe: Probe::from_env(),
@@ -130,6 +139,8 @@ pub struct AuralisEditor {
     /// Spectrum bands, smoothed, dBFS.
     bands: [f32; SPECTRUM_BANDS],
     last_frame: Option<Instant>,
+    /// When the spectrum was last analysed.
+    last_spectrum: Option<Instant>,
     /// The monitor port field's text while being edited.
     port_text: String,
     /// Why the port field's text is not a port.
@@ -207,6 +218,7 @@ impl NiceEguiApp for AuralisEditor {
     fn editor_closed(&mut self) {
         self.gui = None;
         self.last_frame = None;
+        self.last_spectrum = None;
     }
 }
 
@@ -228,7 +240,16 @@ impl AuralisEditor {
             .shared
             .sample_rate
             .load(std::sync::atomic::Ordering::Relaxed);
-        if sample_rate > 0.0 {
+        // The scope holds 43 ms of sound: analysing it more than 30 times a second would
+        // only look at the same sound again.
+        let due = self
+            .last_spectrum
+            .is_none_or(|last| frame_time - last >= SPECTRUM_INTERVAL);
+        if sample_rate > 0.0 && due {
+            let dt = self
+                .last_spectrum
+                .map_or(0.0, |last| (frame_time - last).as_secs_f32());
+            self.last_spectrum = Some(frame_time);
             let fresh = view::spectrum(&self.shared.feed.scope(), sample_rate);
             // Rise at once, fall over about a third of a second: steady to the eye.
             let fall = (dt / 0.3).clamp(0.0, 1.0);

@@ -72,8 +72,8 @@ async function serverStatus() {
 
 /**
  * Runs in the page: every visible text's colour against the grounds it may sit on, the
- * worst case taken. The ground is the page's own (--bg and the header's glow colours) under
- * every aurora glow at full strength at once (they only ever fade from there), then each
+ * worst case taken. The ground is the page's own (--bg) under each aurora glow at its full
+ * strength and under all of them at once (they only ever fade from there), then each
  * background of the element's ancestors, translucent ones composited. Returns the texts
  * below 4.5:1 and how many were measured.
  */
@@ -104,11 +104,12 @@ function measureContrast() {
   };
   const glows = parse(getComputedStyle(document.querySelector('.aurora')).backgroundImage)
     .filter((c) => c[3] > 0);
-  const bases = ['--bg', '--glow-cool', '--glow-sea'].map(hex).map((base) => {
-    let ground = base;
-    for (const glow of glows) ground = over(glow, ground);
-    return ground;
-  });
+  // The ground, each glow on it alone, and all of them stacked: the aurora drifts, so any of
+  // these may lie behind any text.
+  const ground = hex('--bg');
+  let stacked = ground;
+  for (const glow of glows) stacked = over(glow, stacked);
+  const bases = [ground, ...glows.map((glow) => over(glow, ground)), stacked];
   const failures = [];
   let measured = 0;
   for (const element of document.querySelectorAll('body *')) {
