@@ -18,11 +18,13 @@ const display = new Display(document);
 const player = new Player();
 const visuals = new Visuals(document.getElementById('visual'), document.getElementById('meter-fill'));
 let streamRate = null;
+let streamCodec = null;
 let statusTimer = null;
 
 const connection = new Connection(token, {
   onHello(hello) {
     streamRate = hello.sample_rate;
+    streamCodec = hello.codec ?? null;
     display.showStatus(hello.status);
   },
   onStatus: (status) => display.showStatus(status),
@@ -44,6 +46,7 @@ const controls = new Controls(document, {
     connection.open();
   },
   onStop() {
+    streamCodec = null;
     connection.close();
     player.stop();
     visuals.attach(null);
@@ -78,15 +81,18 @@ function stopStatusPolling() {
 
 setInterval(() => {
   player.adapt();
-  display.showStats(player.stats());
+  display.showStats({ ...player.stats(), codec: streamCodec });
+  display.showLevel(visuals.level);
 }, STATS_INTERVAL_MS);
 
 startStatusPolling();
 
 window.auralisMonitor = Object.freeze({
-  /** {playing, bufferedMs, underruns, framesPlayed, rms, …} plus the connection's state. */
+  /** {playing, bufferedMs, underruns, framesPlayed, rms, codec, …} plus the connection's
+   *  state. `codec` is the stream's ('pcm16' or 'opus'), null before the server's hello. */
   stats: () => ({
     ...player.stats(),
+    codec: streamCodec,
     connection: connection.state,
     reconnects: connection.reconnects,
     lostPackets: connection.lostPackets,

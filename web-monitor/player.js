@@ -147,6 +147,9 @@ export class Player {
     context.resume();
     this.context = context;
     this.streamRate = streamRate;
+    // The calm period that eases the jitter buffer back counts from Play, not from page load.
+    this.lastUnderruns = 0;
+    this.lastUnderrunAt = performance.now();
     this.ready = this.#build(context).catch((error) => {
       this.error = String(error);
       throw error;
@@ -161,7 +164,8 @@ export class Player {
     this.gain = context.createGain();
     this.gain.gain.value = this.volume;
     this.analyser = context.createAnalyser();
-    this.analyser.fftSize = 2048;
+    // 4096 points: 11.7 Hz bins at 48 kHz, twice the low-end detail of 2048 for the spectrum.
+    this.analyser.fftSize = 4096;
     this.analyser.smoothingTimeConstant = 0.85;
     source.connect(this.gain).connect(context.destination);
     source.connect(this.analyser);

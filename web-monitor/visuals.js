@@ -4,7 +4,10 @@
 const BANDS = 96;
 const MIN_HZ = 30;
 const MAX_HZ = 16000;
-const FLOOR_DB = -96;
+// The span of levels the picture shows, dB per analyser bin: quiet ambient music sits around
+// -70..-35, so this range fills the canvas without the louder bands hitting the top.
+const FLOOR_DB = -100;
+const CEILING_DB = -25;
 
 export class Visuals {
   constructor(canvas, meter) {
@@ -58,17 +61,32 @@ export class Visuals {
     this.#draw(time / 1000);
   }
 
-  /** Log-spaced bands from the analyser's linear bins, each 0..1. */
+  /** Log-spaced bands from the analyser's linear bins, each 0..1 of the shown dB range. */
   #toBands(sampleRate) {
-    const binHz = sampleRate / 2 / this.bins.length;
+    const bins = this.bins;
+    const binHz = sampleRate / 2 / bins.length;
+    const last = bins.length - 1;
     for (let band = 0; band < BANDS; band++) {
       const lowHz = MIN_HZ * (MAX_HZ / MIN_HZ) ** (band / BANDS);
       const highHz = MIN_HZ * (MAX_HZ / MIN_HZ) ** ((band + 1) / BANDS);
-      const low = Math.min(this.bins.length - 1, Math.floor(lowHz / binHz));
-      const high = Math.min(this.bins.length, Math.max(low + 1, Math.ceil(highHz / binHz)));
-      let peak = FLOOR_DB;
-      for (let i = low; i < high; i++) peak = Math.max(peak, this.bins[i]);
-      const value = Math.max(0, (peak - FLOOR_DB) / -FLOOR_DB);
+      const lowBin = lowHz / binHz;
+      const highBin = highHz / binHz;
+      let db;
+      if (highBin - lowBin < 1) {
+        // Narrower than a bin (the low end): read the spectrum between bins at the band's
+        // centre instead of repeating one bin's value, which drew stairs.
+        const at = Math.min(last, Math.sqrt(lowBin * highBin));
+        const index = Math.min(last - 1, Math.floor(at));
+        const frac = at - index;
+        const a = Math.max(FLOOR_DB, bins[index]);
+        const b = Math.max(FLOOR_DB, bins[index + 1]);
+        db = a + (b - a) * frac;
+      } else {
+        db = FLOOR_DB;
+        const high = Math.min(bins.length, Math.ceil(highBin));
+        for (let i = Math.floor(lowBin); i < high; i++) db = Math.max(db, bins[i]);
+      }
+      const value = Math.min(1, Math.max(0, (db - FLOOR_DB) / (CEILING_DB - FLOOR_DB)));
       this.bands[band] += (value - this.bands[band]) * 0.3;
     }
   }
@@ -83,17 +101,19 @@ export class Visuals {
     g.moveTo(0, base);
     for (let band = 0; band < BANDS; band++) {
       const x = (band / (BANDS - 1)) * width;
-      const value = Math.max(this.bands[band] * this.bands[band], breathing);
+      const value = Math.max(this.bands[band], breathing);
       g.lineTo(x, base - value * base * 0.95);
     }
     g.lineTo(width, base);
     g.closePath();
+    // Low to high in the hues of the layers that live there: drone, pad, texture (the window's
+    // palette, style.css).
     const fill = g.createLinearGradient(0, 0, width, 0);
-    fill.addColorStop(0, 'rgba(120, 160, 255, 0.55)');
-    fill.addColorStop(0.5, 'rgba(170, 130, 255, 0.45)');
-    fill.addColorStop(1, 'rgba(100, 220, 210, 0.4)');
+    fill.addColorStop(0, 'rgba(80, 168, 255, 0.55)');
+    fill.addColorStop(0.5, 'rgba(157, 140, 255, 0.45)');
+    fill.addColorStop(1, 'rgba(111, 227, 200, 0.4)');
     g.fillStyle = fill;
-    g.shadowColor = 'rgba(150, 140, 255, 0.6)';
+    g.shadowColor = 'rgba(157, 140, 255, 0.6)';
     g.shadowBlur = 24;
     g.fill();
     g.shadowBlur = 0;

@@ -6,21 +6,23 @@
 //! the host's [`ParamSetter`], so automation recording, gestures and undo work as for any other
 //! plugin. [`view`] holds the logic of what is shown, tested without a window.
 
+mod probe;
+mod slider;
 mod theme;
 pub mod view;
 mod widgets;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use atomic_float::AtomicF32;
 use egui::RichText;
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
-use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{
-    EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor,
+    EguiEditor, EguiEditorState, EguiNiceSettings, GraphicsConfig, NiceEguiApp, RepaintNotifier,
+    create_egui_editor,
 };
 
 use crate::engine::NowPlayingFeed;
@@ -28,15 +30,43 @@ use crate::monitor::MonitorSwitch;
 use crate::params::{AuralisParams, KeyName, MusicalSettings, SEED_MAX, display_name};
 use crate::presets::PRESETS;
 use crate::realtime::Telemetry;
-use theme::{ACCENT, MUTED, WARNING};
+use probe::Probe;
+use slider::ParamSlider;
+use theme::{ACCENT, LINE, MUTED, TEXT, WARNING};
 use view::{MeterLevels, PianoRoll, SPECTRUM_BANDS, StatusView};
 
 /// The window's size when first opened, in logical pixels.
 pub const DEFAULT_SIZE: (f64, f64) = (980.0, 620.0);
-/// The smallest size that still shows every control.
-const MIN_SIZE: (f32, f32) = (760.0, 520.0);
-/// Redraws per second: smooth enough for a slow piano roll, light on the host.
-const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// The smallest size that still shows every control unclipped (the GUI test checks it at
+/// every scale).
+pub const MIN_SIZE: (f32, f32) = (760.0, 520.0);
+/// How often the spectrum is analysed.
+const SPECTRUM_INTERVAL: std::time::Duration = std::time::Duration::from_millis(33);
+/// Width of the controls column.
+const CONTROLS_WIDTH: f32 = 316.0;
+
+/// What each parameter does, for its tooltip.
+mod help {
+    pub const KEY: &str = "The key the music is in: its home note";
+    pub const SCALE: &str = "The scale or mode: which notes belong, and the mood they make";
+    pub const TEMPO: &str = "Beats per minute of the music's own clock";
+    pub const SYNC: &str = "While the host's transport plays, follow its tempo and position";
+    pub const INTENSITY: &str =
+        "How much happens: more layers, denser notes, more movement, and percussion above 10 %";
+    pub const BRIGHTNESS: &str = "Timbre, from dark and soft to bright and airy";
+    pub const SPACE: &str = "How much reverb and delay surround the sound";
+    pub const SEED: &str =
+        "Seed of every random choice: the same seed and settings always play the same music";
+    pub const NEW_SEED: &str = "A new seed: different music in the same mood";
+    pub const GAIN: &str = "Output level in decibels";
+    pub const MIDI_OUT: &str = "Which layers are also sent out as MIDI notes to the host";
+    pub const FOLLOW: &str =
+        "Key: the music moves to the key of the notes played into Auralis on its MIDI input";
+    pub const PRESET: &str =
+        "A mood: key, scale, tempo, intensity, brightness, space and seed together";
+    pub const MONITOR: &str = "Stream the output to browsers on this machine (the web monitor)";
+    pub const PORT: &str = "The web monitor's TCP port; press Enter to apply";
+}
 
 /// What the editor reads and controls, shared with the plugin.
 #[derive(Clone)]
@@ -63,8 +93,21 @@ pub fn create(
     shared: EditorShared,
     state: Arc<EguiEditorState>,
 ) -> Option<EguiEditor<AuralisEditor>> {
+    // Every pixel filled costs on a software renderer; egui's dithering adds a noise function
+    // to each one, and the window needs no depth or stencil buffer to clear.
+    let defaults = GraphicsConfig::default();
+    let graphics = GraphicsConfig {
+        dithering: false,
+        gl_config: nice_plug_egui::GlConfig {
+            depth_bits: 0,
+            stencil_bits: 0,
+            ..defaults.gl_config.clone()
+        },
+        ..defaults
+    };
     let settings = EguiNiceSettings::new()
         .with_tile("Auralis")
+        .with_graphics_config(graphics)
         .with_resize_hint(
             ResizeHint::resizable().with_min_logical_size(LogicalSize::new(MIN_SIZE.0, MIN_SIZE.1)),
         );
@@ -80,8 +123,10 @@ pub fn create(
             levels: MeterLevels::default(),
             bands: [view::METER_FLOOR_DB; SPECTRUM_BANDS],
             last_frame: None,
+            last_spectrum: None,
             port_text,
             port_error: None,
+            probe: Probe::from_env(),
         },
     )
 }
@@ -96,10 +141,14 @@ pub struct AuralisEditor {
     /// Spectrum bands, smoothed, dBFS.
     bands: [f32; SPECTRUM_BANDS],
     last_frame: Option<Instant>,
+    /// When the spectrum was last analysed.
+    last_spectrum: Option<Instant>,
     /// The monitor port field's text while being edited.
     port_text: String,
     /// Why the port field's text is not a port.
     port_error: Option<String>,
+    /// The test hook, when `AURALIS_GUI_PROBE` names a file.
+    probe: Option<Probe>,
 }
 
 impl NiceEguiApp for AuralisEditor {
@@ -107,15 +156,18 @@ impl NiceEguiApp for AuralisEditor {
         &mut self,
         egui_ctx: egui::Context,
         gui: GuiContext,
-        _frame: &mut nice_plug_egui::Frame,
+        frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         theme::apply(&egui_ctx);
+        frame.set_clear_color(theme::clear_colour());
         self.gui = Some(gui);
         Ok(())
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
-        ui.ctx().request_repaint_after(FRAME_INTERVAL);
+        // Every frame the window system offers: the roll scrolls smoothly at the display's
+        // pace, and a hidden window is offered none.
+        ui.ctx().request_repaint();
         let now = self.shared.feed.latest();
         self.update_visuals(now.as_ref());
         let settings = self.shared.params.settings();
@@ -131,24 +183,44 @@ impl NiceEguiApp for AuralisEditor {
         let setter = gui.param_setter();
 
         egui::Panel::top("header")
-            .frame(theme::bar_frame())
-            .show(ui, |ui| self.header(ui, &setter));
+            .frame(theme::header_frame())
+            .show(ui, |ui| {
+                theme::paint_header_glow(
+                    ui.painter(),
+                    ui.max_rect().expand2(egui::vec2(16.0, 10.0)),
+                );
+                self.header(ui, &setter);
+            });
         egui::Panel::bottom("status")
             .frame(theme::bar_frame())
-            .show(ui, |ui| self.status_bar(ui, &status));
+            .show(ui, |ui| {
+                let top = ui.max_rect().top() - 7.0;
+                ui.painter()
+                    .hline(ui.max_rect().x_range(), top, egui::Stroke::new(1.0, LINE));
+                self.status_bar(ui, &status);
+            });
         egui::Panel::left("controls")
-            .exact_size(320.0)
+            .exact_size(CONTROLS_WIDTH)
             .resizable(false)
             .frame(theme::side_frame())
-            .show(ui, |ui| self.controls(ui, &setter, &settings));
+            .show(ui, |ui| {
+                let edge = ui.max_rect().right() + 12.0 - 0.5;
+                ui.painter()
+                    .vline(edge, ui.max_rect().y_range(), egui::Stroke::new(1.0, LINE));
+                self.controls(ui, &setter, &settings);
+            });
         egui::CentralPanel::default()
             .frame(theme::main_frame())
             .show(ui, |ui| self.music(ui, &status));
+        if let Some(probe) = &mut self.probe {
+            probe.end_frame(ui.ctx());
+        }
     }
 
     fn editor_closed(&mut self) {
         self.gui = None;
         self.last_frame = None;
+        self.last_spectrum = None;
     }
 }
 
@@ -170,7 +242,16 @@ impl AuralisEditor {
             .shared
             .sample_rate
             .load(std::sync::atomic::Ordering::Relaxed);
-        if sample_rate > 0.0 {
+        // The scope holds 43 ms of sound: analysing it more than 30 times a second would
+        // only look at the same sound again.
+        let due = self
+            .last_spectrum
+            .is_none_or(|last| frame_time - last >= SPECTRUM_INTERVAL);
+        if sample_rate > 0.0 && due {
+            let dt = self
+                .last_spectrum
+                .map_or(0.0, |last| (frame_time - last).as_secs_f32());
+            self.last_spectrum = Some(frame_time);
             let fresh = view::spectrum(&self.shared.feed.scope(), sample_rate);
             // Rise at once, fall over about a third of a second: steady to the eye.
             let fall = (dt / 0.3).clamp(0.0, 1.0);
@@ -184,22 +265,31 @@ impl AuralisEditor {
         }
     }
 
+    /// Notes that the control `name` has keyboard focus, for the test hook.
+    fn note_focus(&mut self, response: &egui::Response, name: &str) {
+        if let (Some(probe), true) = (&mut self.probe, response.has_focus()) {
+            probe.focused(name);
+        }
+    }
+
     fn header(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         ui.horizontal(|ui| {
             ui.label(
                 RichText::new("AURALIS")
-                    .font(theme::display_font(18.0))
-                    .color(ACCENT)
-                    .strong(),
+                    .font(theme::display_font(15.0))
+                    .extra_letter_spacing(4.0)
+                    .color(ACCENT),
             );
             ui.label(RichText::new("generative ambient").color(MUTED));
+            // The right side holds the preset menu; saving and loading one's own presets
+            // will sit beside it.
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let current = self.shared.params.settings();
                 let selected = PRESETS
                     .iter()
                     .find(|p| same_music(&p.settings, &current))
                     .map_or("Custom", |p| p.name);
-                egui::ComboBox::from_id_salt("preset")
+                let response = egui::ComboBox::from_id_salt("preset")
                     .selected_text(selected)
                     .width(150.0)
                     .show_ui(ui, |ui| {
@@ -211,7 +301,10 @@ impl AuralisEditor {
                                 apply_preset(&self.shared.params, setter, &preset.settings);
                             }
                         }
-                    });
+                    })
+                    .response
+                    .on_hover_text(help::PRESET);
+                self.note_focus(&response, "Preset");
                 ui.label(RichText::new("Preset").color(MUTED));
             });
         });
@@ -219,7 +312,8 @@ impl AuralisEditor {
 
     fn controls(&mut self, ui: &mut egui::Ui, setter: &ParamSetter, settings: &MusicalSettings) {
         let params = self.shared.params.clone();
-        ui.label(RichText::new("Key").color(MUTED));
+        ui.label(RichText::new("Key").color(MUTED))
+            .on_hover_text(help::KEY);
         // Two rows of six, like the naturals and sharps of an octave laid out to read easily.
         for (row, names) in KeyName::variants().chunks(6).enumerate() {
             ui.horizontal(|ui| {
@@ -229,63 +323,101 @@ impl AuralisEditor {
                     let chosen = settings.key == key;
                     let button =
                         egui::Button::selectable(chosen, *name).min_size(egui::vec2(44.0, 24.0));
-                    if ui.add(button).clicked() && !chosen {
+                    let response = ui.add(button).on_hover_text(format!("Play in {name}"));
+                    if response.clicked() && !chosen {
                         set(setter, &params.key, key);
                     }
+                    self.note_focus(&response, name);
                 }
             });
         }
         ui.add_space(4.0);
         egui::Grid::new("controls")
             .num_columns(2)
-            .spacing([10.0, 9.0])
+            .spacing([10.0, 8.0])
             .show(ui, |ui| {
-                ui.label("Scale");
-                enum_menu(ui, "scale", &params.scale, settings.scale, setter);
+                ui.label("Scale").on_hover_text(help::SCALE);
+                let response = enum_menu(ui, "scale", &params.scale, settings.scale, setter);
+                self.note_focus(&response.on_hover_text(help::SCALE), "Scale");
                 ui.end_row();
-                slider_row(ui, "Tempo", &params.tempo_bpm, setter);
-                ui.label("Sync");
+                self.slider_row(ui, "Tempo", &params.tempo_bpm, setter, help::TEMPO);
+                ui.label("Sync").on_hover_text(help::SYNC);
                 let mut sync = settings.sync_to_host;
-                if ui.checkbox(&mut sync, "follow the host's tempo").changed() {
+                let response = ui
+                    .checkbox(&mut sync, "follow the host's tempo")
+                    .on_hover_text(help::SYNC);
+                if response.changed() {
                     set(setter, &params.sync_to_host, sync);
                 }
+                self.note_focus(&response, "Sync");
                 ui.end_row();
-                slider_row(ui, "Intensity", &params.intensity, setter);
-                slider_row(ui, "Brightness", &params.brightness, setter);
-                slider_row(ui, "Space", &params.space, setter);
-                ui.label("Seed");
+                self.slider_row(ui, "Intensity", &params.intensity, setter, help::INTENSITY);
+                self.slider_row(
+                    ui,
+                    "Brightness",
+                    &params.brightness,
+                    setter,
+                    help::BRIGHTNESS,
+                );
+                self.slider_row(ui, "Space", &params.space, setter, help::SPACE);
+                ui.label("Seed").on_hover_text(help::SEED);
                 ui.horizontal(|ui| {
-                    ui.add(ParamSlider::for_param(&params.seed, setter).with_width(96.0));
-                    if ui
-                        .button("new")
-                        .on_hover_text("A new seed: different music in the same mood")
-                        .clicked()
-                    {
+                    let response = ui
+                        .add(ParamSlider::new(&params.seed, setter, help::SEED).widths(86.0, 50.0));
+                    self.note_focus(&response, "Seed");
+                    let button = ui.button("new").on_hover_text(help::NEW_SEED);
+                    if button.clicked() {
                         set(setter, &params.seed, next_seed(settings.seed));
                     }
+                    self.note_focus(&button, "New seed");
                 });
                 ui.end_row();
-                slider_row(ui, "Gain", &params.gain_db, setter);
-                ui.label("MIDI out");
-                enum_menu(ui, "midi", &params.midi_out, settings.midi_out, setter);
+                self.slider_row(ui, "Gain", &params.gain_db, setter, help::GAIN);
+                ui.label("MIDI out").on_hover_text(help::MIDI_OUT);
+                let response = enum_menu(ui, "midi", &params.midi_out, settings.midi_out, setter);
+                self.note_focus(&response.on_hover_text(help::MIDI_OUT), "MIDI out");
+                ui.end_row();
+                ui.label("Follow").on_hover_text(help::FOLLOW);
+                let response = enum_menu(ui, "follow", &params.follow, settings.follow, setter);
+                self.note_focus(&response.on_hover_text(help::FOLLOW), "Follow");
                 ui.end_row();
             });
-        ui.add_space(6.0);
+        ui.add_space(8.0);
         ui.label(
-            RichText::new("Double-click a slider to reset it; click its value to type one.")
-                .small()
-                .color(MUTED),
+            RichText::new(
+                "Tab moves between controls, arrows change them, Enter types a value. \
+                 Double-click a slider to reset it.",
+            )
+            .small()
+            .color(MUTED),
         );
+    }
+
+    /// One labelled parameter slider in the controls grid.
+    fn slider_row<P: Param>(
+        &mut self,
+        ui: &mut egui::Ui,
+        label: &str,
+        param: &P,
+        setter: &ParamSetter,
+        help: &str,
+    ) {
+        ui.label(label).on_hover_text(help);
+        let response = ui.add(ParamSlider::new(param, setter, help).widths(128.0, 70.0));
+        self.note_focus(&response, label);
+        ui.end_row();
     }
 
     fn music(&mut self, ui: &mut egui::Ui, status: &StatusView) {
         ui.horizontal(|ui| {
             ui.label(
                 RichText::new(&status.chord)
-                    .font(theme::display_font(34.0))
-                    .color(ACCENT),
+                    .font(theme::display_font(40.0))
+                    .color(TEXT),
             );
+            ui.add_space(6.0);
             ui.vertical(|ui| {
+                ui.add_space(4.0);
                 ui.label(RichText::new(&status.key_scale).font(theme::display_font(17.0)));
                 let mut line = status.tempo.clone();
                 if let Some(note) = status.chord_note {
@@ -293,24 +425,36 @@ impl AuralisEditor {
                     line.push_str(note);
                 }
                 ui.label(RichText::new(line).color(MUTED));
+                if let Some(following) = &status.following {
+                    ui.label(RichText::new(following).color(ACCENT))
+                        .on_hover_text(help::FOLLOW);
+                }
             });
         });
+        ui.add_space(2.0);
+        let bottom_height = 96.0;
+        let legend_height = ui.text_style_height(&egui::TextStyle::Small) * 2.0 + 10.0;
+        let roll_height = (ui.available_height() - bottom_height - legend_height - 16.0).max(120.0);
+        let roll = widgets::piano_roll(ui, &self.roll, roll_height);
+        widgets::legend(ui);
         ui.add_space(4.0);
-        let bottom_height = 120.0;
-        let roll_height = (ui.available_height() - bottom_height - 12.0).max(120.0);
-        widgets::piano_roll(ui, &self.roll, roll_height);
-        ui.add_space(6.0);
         ui.horizontal(|ui| {
             let meter_width = 64.0;
             let spectrum_width = (ui.available_width() - meter_width - 8.0).max(100.0);
             widgets::spectrum(ui, &self.bands, egui::vec2(spectrum_width, bottom_height));
             widgets::meters(ui, &self.levels, egui::vec2(meter_width, bottom_height));
         });
+        if let Some(probe) = &mut self.probe {
+            probe.area("roll", roll);
+            probe.voices(self.roll.voice_counts());
+        }
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui, status: &StatusView) {
         ui.horizontal(|ui| {
-            ui.label(RichText::new(&status.renderer).color(MUTED));
+            let renderer = short_renderer(&status.renderer);
+            ui.label(RichText::new(renderer).color(MUTED))
+                .on_hover_text(&status.renderer);
             ui.separator();
             ui.label(RichText::new(&status.voices).color(MUTED));
             ui.separator();
@@ -329,15 +473,18 @@ impl AuralisEditor {
         let monitor = self.shared.monitor.clone();
         let state = monitor.state();
         let mut wanted = state.wanted;
-        if ui
+        let response = ui
             .checkbox(&mut wanted, "Web monitor")
-            .on_hover_text("Stream the output to browsers on this machine")
-            .changed()
-        {
+            .on_hover_text(help::MONITOR);
+        if response.changed() {
             monitor.set_wanted(wanted);
         }
+        self.note_focus(&response, "Web monitor");
         ui.label(RichText::new("port").color(MUTED));
-        let field = ui.add(egui::TextEdit::singleline(&mut self.port_text).desired_width(48.0));
+        let field = ui
+            .add(egui::TextEdit::singleline(&mut self.port_text).desired_width(56.0))
+            .on_hover_text(help::PORT);
+        self.note_focus(&field, "Port");
         if field.lost_focus() {
             match self.port_text.trim().parse::<u16>() {
                 Ok(port) => {
@@ -362,11 +509,17 @@ impl AuralisEditor {
     }
 }
 
-/// One labelled parameter slider in the controls grid.
-fn slider_row<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: &ParamSetter) {
-    ui.label(label);
-    ui.add(ParamSlider::for_param(param, setter).with_width(150.0));
-    ui.end_row();
+/// The renderer's name short enough for the status bar at the smallest size: the adapter's
+/// details (in brackets) are left to the tooltip.
+fn short_renderer(label: &str) -> String {
+    let short = label.split(" (").next().unwrap_or(label);
+    if short.chars().count() > 28 {
+        let mut cut: String = short.chars().take(27).collect();
+        cut.push('…');
+        cut
+    } else {
+        short.to_owned()
+    }
 }
 
 /// A menu of every value of an enum parameter, `current` ticked.
@@ -376,7 +529,7 @@ fn enum_menu<E: Enum + PartialEq + Copy>(
     param: &EnumParam<E>,
     current: E,
     setter: &ParamSetter,
-) {
+) -> egui::Response {
     egui::ComboBox::from_id_salt(id)
         .selected_text(display_name(current))
         .width(180.0)
@@ -387,7 +540,8 @@ fn enum_menu<E: Enum + PartialEq + Copy>(
                     set(setter, param, value);
                 }
             }
-        });
+        })
+        .response
 }
 
 /// Sets a parameter as one gesture, so hosts record it as one automation step and one undo.
@@ -444,6 +598,18 @@ mod tests {
         let mut routed = PRESETS[1].settings;
         routed.midi_out = MidiLayers::Off;
         assert!(same_music(&PRESETS[1].settings, &routed));
+    }
+
+    #[test]
+    fn long_renderer_names_are_shortened_for_the_status_bar() {
+        assert_eq!(short_renderer("CPU renderer"), "CPU renderer");
+        assert_eq!(
+            short_renderer("GPU · llvmpipe (LLVM 15.0.7, 256 bits)"),
+            "GPU · llvmpipe"
+        );
+        let long = short_renderer("GPU · A Very Long Adapter Name From Some Vendor Inc");
+        assert_eq!(long.chars().count(), 28);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // End-to-end test of the web monitor in a real headless Chromium: the page loads, shows what
-// /status says, plays non-silent audio after Play without running dry, and reconnects by
-// itself when the server side closes its stream.
+// /status says, plays non-silent audio after Play without running dry, draws a spectrum that
+// fills its canvas, names its codec, keeps every text at 4.5:1 contrast or better, and
+// reconnects by itself when the server side closes its stream.
 //
 //   AURALIS_MONITOR_URL=http://127.0.0.1:8040/ node monitor.test.mjs
 //
@@ -69,6 +70,97 @@ async function serverStatus() {
   return response.json();
 }
 
+/**
+ * Runs in the page: every visible text's colour against the grounds it may sit on, the
+ * worst case taken. The ground is the page's own (--bg) under each aurora glow at its full
+ * strength and under all of them at once (they only ever fade from there), then each
+ * background of the element's ancestors, translucent ones composited. Returns the texts
+ * below 4.5:1 and how many were measured.
+ */
+function measureContrast() {
+  const parse = (text) => [...String(text).matchAll(/rgba?\(([^)]+)\)/g)].map((m) => {
+    const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    return [r, g, b, a];
+  });
+  const over = (top, under) => {
+    const a = top[3];
+    return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)).concat(1);
+  };
+  const luminance = (c) => {
+    const channel = (v) => {
+      const x = v / 255;
+      return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * channel(c[0]) + 0.7152 * channel(c[1]) + 0.0722 * channel(c[2]);
+  };
+  const ratio = (a, b) => {
+    const [la, lb] = [luminance(a), luminance(b)];
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  };
+  const root = getComputedStyle(document.documentElement);
+  const hex = (name) => {
+    const value = root.getPropertyValue(name).trim().replace('#', '');
+    return [0, 2, 4].map((i) => parseInt(value.slice(i, i + 2), 16)).concat(1);
+  };
+  const glows = parse(getComputedStyle(document.querySelector('.aurora')).backgroundImage)
+    .filter((c) => c[3] > 0);
+  // The ground, each glow on it alone, and all of them stacked: the aurora drifts, so any of
+  // these may lie behind any text.
+  const ground = hex('--bg');
+  let stacked = ground;
+  for (const glow of glows) stacked = over(glow, stacked);
+  const bases = [ground, ...glows.map((glow) => over(glow, ground)), stacked];
+  const failures = [];
+  let measured = 0;
+  for (const element of document.querySelectorAll('body *')) {
+    const own = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const box = element.getBoundingClientRect();
+    if (!own || box.width === 0 || box.height === 0) continue;
+    const style = getComputedStyle(element);
+    if (style.visibility === 'hidden' || style.display === 'none') continue;
+    const chain = [];
+    let opacity = 1;
+    for (let node = element; node && node !== document.documentElement; node = node.parentElement) {
+      chain.unshift(node);
+      opacity *= Number(getComputedStyle(node).opacity);
+    }
+    let grounds = bases;
+    for (const node of chain) {
+      // The body's own ground is already in `bases`, under the aurora.
+      if (node === document.body) continue;
+      const nodeStyle = getComputedStyle(node);
+      const layers = [...parse(nodeStyle.backgroundColor), ...parse(nodeStyle.backgroundImage)]
+        .filter((c) => c[3] > 0);
+      if (layers.length) grounds = grounds.flatMap((g) => layers.map((layer) => over(layer, g)));
+    }
+    const [ink] = parse(style.color);
+    for (const ground of grounds) {
+      const seen = over([ink[0], ink[1], ink[2], ink[3] * opacity], ground);
+      const r = ratio(seen, ground);
+      if (r < 4.5) {
+        failures.push({ text: element.textContent.trim().slice(0, 40), color: style.color, opacity, ground: ground.map(Math.round), ratio: Number(r.toFixed(2)) });
+        break;
+      }
+    }
+    measured++;
+  }
+  return { failures, measured };
+}
+
+/** Runs in the page: how much of the spectrum canvas's height the drawing reaches. */
+function spectrumSpan() {
+  const canvas = document.getElementById('visual');
+  const { width, height } = canvas;
+  const pixels = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+  const base = height * 0.92;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (pixels[(y * width + x) * 4 + 3] > 24) return { span: (base - y) / height, top: y, height };
+    }
+  }
+  return { span: 0, top: height, height };
+}
+
 async function main() {
   if (!pageUrl) {
     await finish(2, 'set AURALIS_MONITOR_URL to the page URL, e.g. http://127.0.0.1:8040/');
@@ -127,6 +219,23 @@ async function main() {
   check(after.rms > 0.01, `the audio is not silent (rms ${after.rms.toFixed(4)})`, after);
   check(after.underruns - before.underruns <= 1, `no underruns while playing (${after.underruns - before.underruns})`, after);
   check(after.bufferedMs >= 20 && after.bufferedMs <= 1000, `the buffer holds a sane ${after.bufferedMs.toFixed(0)} ms`, after);
+  const wantedCodec = process.env.AURALIS_MONITOR_CODEC || 'pcm16';
+  check(after.codec === wantedCodec, `stats() names the codec (${after.codec})`, after);
+  const codecShown = await page.evaluate(() => document.getElementById('codec').textContent);
+  check(codecShown === { pcm16: 'PCM 16-bit', opus: 'Opus' }[wantedCodec], `the page names the codec (${codecShown})`, codecShown);
+  const renderer = await page.evaluate(() => document.getElementById('renderer').textContent);
+  check(!renderer.includes(':'), `the renderer reads as words (${renderer})`, renderer);
+  let widest = { span: 0 };
+  await waitFor('the spectrum to span at least half its canvas', async () => {
+    const now = await page.evaluate(spectrumSpan);
+    if (now.span > widest.span) widest = now;
+    return { ok: now.span >= 0.5, ...now, widest };
+  }, 10000, 100);
+  passed++;
+  console.log(`ok ${passed} - the spectrum spans at least half its canvas while music plays`);
+  const contrast = await page.evaluate(measureContrast);
+  check(contrast.measured >= 15 && contrast.failures.length === 0,
+    `every text reads at 4.5:1 or better (${contrast.measured} measured)`, contrast);
   await waitFor('the page to count itself as a listener', async () => {
     const shown = await page.evaluate(() => Number(document.getElementById('listeners').textContent));
     return { ok: shown >= 1, shown };

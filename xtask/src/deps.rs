@@ -58,6 +58,14 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
         "systemd",
         "systemd-analyze verifies the service unit and rates its sandbox",
     ),
+    (
+        "xdotool",
+        "the GUI test's keyboard and window size, sent through the X server",
+    ),
+    (
+        "x11-xserver-utils",
+        "xrdb, which sets the virtual display's scale factor (Xft.dpi) for the GUI test",
+    ),
 ];
 
 /// Debian packages `cargo xtask package` needs besides the build's.

@@ -3,12 +3,15 @@
 
 use std::collections::VecDeque;
 use std::f32::consts::TAU;
+use std::sync::LazyLock;
 
 use crate::compose::Layer;
 use crate::engine::NowPlaying;
 use crate::engine::feed::SCOPE_FRAMES;
 use crate::monitor::SwitchState;
 use crate::params::{MusicalSettings, display_name};
+
+use super::theme::Voice;
 
 /// The texts of the header and status bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +24,9 @@ pub struct StatusView {
     pub chord_note: Option<&'static str>,
     /// "70.0 BPM", with "· host" when following the host's tempo.
     pub tempo: String,
+    /// What Follow heard on the MIDI input, "following: E minor" or "following: listening…";
+    /// none while Follow is off.
+    pub following: Option<String>,
     /// The renderer, with the GPU adapter's name.
     pub renderer: String,
     /// Voices sounding.
@@ -72,11 +78,14 @@ impl StatusView {
             } else {
                 format!("{tempo_bpm:.1} BPM")
             },
+            following: now
+                .map(|n| n.following.as_str())
+                .filter(|text| !text.is_empty())
+                .map(|text| format!("following: {text}")),
             renderer: now
-                .map(|n| n.renderer_name.as_str())
+                .map(|n| renderer_label(n.renderer_name.as_str()))
                 .filter(|r| !r.is_empty())
-                .unwrap_or("starting…")
-                .to_owned(),
+                .unwrap_or_else(|| "starting…".to_owned()),
             voices: now.map_or_else(
                 || "–".to_owned(),
                 |n| plural(n.active_voices as u64, "voice"),
@@ -90,6 +99,18 @@ impl StatusView {
             monitor: monitor_line,
             monitor_warn,
         }
+    }
+}
+
+/// The renderer as a person reads it: the engine says "cpu: CPU" or "gpu: <adapter>", which
+/// shows as "CPU renderer" or "GPU · <adapter>".
+pub fn renderer_label(name: &str) -> String {
+    match name.split_once(": ") {
+        Some(("cpu", _)) => "CPU renderer".to_owned(),
+        Some(("gpu", adapter)) if !adapter.trim().is_empty() => format!("GPU · {}", adapter.trim()),
+        Some(("gpu", _)) => "GPU renderer".to_owned(),
+        Some(("silent", _)) => "silent".to_owned(),
+        _ => name.trim().to_owned(),
     }
 }
 
@@ -107,6 +128,17 @@ pub const ROLL_PAST_BEATS: f64 = 8.0;
 pub const ROLL_FUTURE_BEATS: f64 = 4.0;
 /// Notes the roll remembers; older ones are forgotten first.
 const ROLL_CAPACITY: usize = 512;
+/// Chords the roll remembers.
+const CHORD_CAPACITY: usize = 32;
+
+/// A chord on the roll: where it began and its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChordSpan {
+    /// Beat it started on.
+    pub start: f64,
+    /// "Dm9".
+    pub name: String,
+}
 
 /// Where a note stands relative to the playhead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +187,8 @@ impl RollNote {
 #[derive(Debug, Default)]
 pub struct PianoRoll {
     notes: VecDeque<RollNote>,
+    /// Chords in the order they sounded; the last one sounds now.
+    chords: VecDeque<ChordSpan>,
     /// The newest beat seen.
     beat: f64,
 }
@@ -165,8 +199,23 @@ impl PianoRoll {
         // A jump back (a restart, a host loop or seek) makes what we hold a different piece.
         if now.beat + 0.5 < self.beat {
             self.notes.clear();
+            self.chords.clear();
         }
         self.beat = now.beat;
+        let chord = now.chord.as_str();
+        let known = self
+            .chords
+            .back()
+            .is_some_and(|c| (c.start - now.chord_start_beat).abs() < 1e-6 && c.name == chord);
+        if !known && !chord.is_empty() {
+            if self.chords.len() == CHORD_CAPACITY {
+                self.chords.pop_front();
+            }
+            self.chords.push_back(ChordSpan {
+                start: now.chord_start_beat,
+                name: chord.to_owned(),
+            });
+        }
         for upcoming in now.upcoming() {
             let note = RollNote {
                 start: upcoming.start_beat,
@@ -189,6 +238,33 @@ impl PianoRoll {
         }
         let horizon = self.beat - ROLL_PAST_BEATS;
         self.notes.retain(|n| n.end >= horizon);
+        // Keep the newest chord that began before the horizon: it may still be on screen.
+        while self.chords.len() > 1 && self.chords[1].start <= horizon {
+            self.chords.pop_front();
+        }
+    }
+
+    /// The chords on screen, each with the beat it ends on (the playhead for the last).
+    pub fn chords(&self) -> impl Iterator<Item = (&ChordSpan, f64)> {
+        let ends = self
+            .chords
+            .iter()
+            .skip(1)
+            .map(|c| c.start)
+            .chain(std::iter::once(self.beat));
+        self.chords.iter().zip(ends)
+    }
+
+    /// How many visible notes each voice has, in [`Voice::ALL`] order.
+    pub fn voice_counts(&self) -> [usize; Voice::ALL.len()] {
+        let mut counts = [0; Voice::ALL.len()];
+        for note in self.visible() {
+            let voice = Voice::of(note.layer);
+            if let Some(index) = Voice::ALL.iter().position(|v| *v == voice) {
+                counts[index] += 1;
+            }
+        }
+        counts
     }
 
     /// The beat of the playhead.
@@ -204,11 +280,14 @@ impl PianoRoll {
             .filter(move |n| n.end > from && n.start < to)
     }
 
-    /// The pitch range to draw: the visible notes with a margin, at least two octaves, so the
-    /// roll does not jump about with every note.
+    /// The pitch range to draw: the visible pitched notes (percussion has a lane of its own)
+    /// with a margin, at least two octaves, so the roll does not jump about with every note.
     pub fn pitch_range(&self) -> (u8, u8) {
         let (mut low, mut high) = (u8::MAX, 0u8);
-        for note in self.visible() {
+        for note in self
+            .visible()
+            .filter(|n| Voice::of(n.layer) != Voice::Percussion)
+        {
             low = low.min(note.pitch);
             high = high.max(note.pitch);
         }
@@ -279,6 +358,13 @@ pub fn band_hz(index: usize) -> f32 {
 /// The level of each band of `samples` (oldest first) in dBFS: a Goertzel filter at each band's
 /// centre over a Hann window. Bands at or above Nyquist read as the floor.
 pub fn spectrum(samples: &[f32; SCOPE_FRAMES], sample_rate: f32) -> [f32; SPECTRUM_BANDS] {
+    // The window once, not a cosine per sample per band per frame.
+    static HANN: LazyLock<Vec<f32>> = LazyLock::new(|| {
+        let n = SCOPE_FRAMES as f32;
+        (0..SCOPE_FRAMES)
+            .map(|i| 0.5 - 0.5 * (TAU * i as f32 / n).cos())
+            .collect()
+    });
     let n = SCOPE_FRAMES as f32;
     let mut bands = [METER_FLOOR_DB; SPECTRUM_BANDS];
     for (index, band) in bands.iter_mut().enumerate() {
@@ -288,8 +374,7 @@ pub fn spectrum(samples: &[f32; SCOPE_FRAMES], sample_rate: f32) -> [f32; SPECTR
         }
         let coeff = 2.0 * (TAU * hz / sample_rate).cos();
         let (mut s1, mut s2) = (0.0f32, 0.0f32);
-        for (i, &x) in samples.iter().enumerate() {
-            let window = 0.5 - 0.5 * (TAU * i as f32 / n).cos();
+        for (&x, &window) in samples.iter().zip(HANN.iter()) {
             let s0 = x * window + coeff * s1 - s2;
             s2 = s1;
             s1 = s0;
@@ -342,10 +427,20 @@ mod tests {
         assert_eq!(view.chord, "Dm9");
         assert_eq!(view.chord_note, None);
         assert_eq!(view.tempo, "70.0 BPM");
-        assert_eq!(view.renderer, "cpu: CPU");
+        assert_eq!(view.renderer, "CPU renderer");
         assert_eq!(view.underruns, "no underruns");
         assert!(!view.underruns_warn);
         assert_eq!(view.monitor, "off");
+        assert_eq!(view.following, None, "Follow is off");
+    }
+
+    #[test]
+    fn what_follow_heard_is_shown_while_it_listens() {
+        let settings = MusicalSettings::default();
+        let mut now = snapshot(3.0);
+        now.following = FixedText::from_str_lossy("E minor");
+        let view = StatusView::new(Some(&now), &settings, 0, &monitor_off());
+        assert_eq!(view.following.as_deref(), Some("following: E minor"));
     }
 
     #[test]
@@ -427,6 +522,48 @@ mod tests {
         );
         roll.ingest(&snapshot(20.0));
         assert_eq!(roll.visible().count(), 0, "scrolled out");
+    }
+
+    #[test]
+    fn the_renderer_reads_as_words() {
+        assert_eq!(renderer_label("cpu: CPU"), "CPU renderer");
+        assert_eq!(
+            renderer_label("gpu: llvmpipe (LLVM 15)"),
+            "GPU · llvmpipe (LLVM 15)"
+        );
+        assert_eq!(renderer_label("gpu: "), "GPU renderer");
+        assert_eq!(renderer_label("something else"), "something else");
+    }
+
+    #[test]
+    fn the_roll_keeps_the_chords_on_screen_and_counts_voices() {
+        let mut roll = PianoRoll::default();
+        let mut now = snapshot(1.0);
+        now.push_upcoming(&note_event(1.5, 1.0, 62));
+        let mut pulse = note_event(2.0, 0.25, 36);
+        pulse.layer = Layer::Percussion(crate::compose::PercussionKind::Pulse);
+        now.push_upcoming(&pulse);
+        roll.ingest(&now);
+        let mut later = snapshot(6.0);
+        later.chord_start_beat = 4.0;
+        later.chord = Default::default();
+        let _ = std::fmt::Write::write_str(&mut later.chord, "G7");
+        roll.ingest(&later);
+        let chords: Vec<(String, f64, f64)> = roll
+            .chords()
+            .map(|(c, end)| (c.name.clone(), c.start, end))
+            .collect();
+        assert_eq!(
+            chords,
+            [("Dm9".to_owned(), 0.0, 4.0), ("G7".to_owned(), 4.0, 6.0)]
+        );
+        let counts = roll.voice_counts();
+        assert_eq!(counts[0], 1, "one melody note: {counts:?}");
+        assert_eq!(counts[5], 1, "one percussion hit: {counts:?}");
+        // The pulse's low pitch does not stretch the pitched range.
+        assert!(roll.pitch_range().0 > 36, "{:?}", roll.pitch_range());
+        roll.ingest(&snapshot(30.0));
+        assert!(roll.chords().count() <= 1);
     }
 
     #[test]

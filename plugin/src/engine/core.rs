@@ -436,7 +436,7 @@ impl EngineCore {
                     let _ = write!(text, "{key} {mode}");
                     text
                 }
-                None => FixedText::from_str_lossy("listening"),
+                None => FixedText::from_str_lossy("listening…"),
             };
         }
         for event in self.scheduled.iter() {

@@ -121,7 +121,7 @@ pub struct NowPlaying {
     pub renderer: RendererKind,
     /// That renderer described for people, with the GPU adapter's name.
     pub renderer_name: FixedText<64>,
-    /// What the music follows of the notes played in, for people: "A minor", "listening" while
+    /// What the music follows of the notes played in, for people: "A minor", "listening…" while
     /// there is not yet enough to tell; empty when Follow is off.
     pub following: FixedText<32>,
     /// Gain reduction of the output limiter, dB (≤ 0).

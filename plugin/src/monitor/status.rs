@@ -46,7 +46,7 @@ pub struct MonitorStatus {
     pub underruns: u64,
     /// Output sample rate, Hz.
     pub sample_rate: u32,
-    /// What the music follows of the notes played in ("A minor", "listening"); empty when
+    /// What the music follows of the notes played in ("A minor", "listening…"); empty when
     /// Follow is off.
     pub following: String,
 }
