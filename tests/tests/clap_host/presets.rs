@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use auralis::params::display_name;
+use auralis::params::{TEMPO_MAX_BPM, TEMPO_MIN_BPM, display_name};
 use auralis::presets::PRESETS;
 use auralis_tests::clap_host::{ClapBundle, ClapInstance};
 use auralis_tests::clap_presets::{DiscoveredPreset, PresetLocation};
@@ -42,7 +42,7 @@ fn hosts_discover_and_load_factory_and_user_presets() {
 }
 
 /// The values of the mood parameters as the host reads them: key and scale as text, the rest
-/// as plain values.
+/// as CLAP values (nice-plug gives continuous parameters as 0..1 and stepped ones in steps).
 fn mood(instance: &mut ClapInstance) -> (String, String, [f64; 5]) {
     let mut value = |name: &str| instance.value_by_name(name).expect(name);
     let numbers = [
@@ -50,13 +50,19 @@ fn mood(instance: &mut ClapInstance) -> (String, String, [f64; 5]) {
         value("Intensity"),
         value("Brightness"),
         value("Space"),
-        value("Seed"),
+        // Seed's steps pass through nice-plug's f32 normalisation: 31337 reads as 31337.0003.
+        value("Seed").round(),
     ];
     (
         instance.text_by_name("Key").expect("key"),
         instance.text_by_name("Scale").expect("scale"),
         numbers,
     )
+}
+
+/// A tempo as the host's 0..1 value of the Tempo parameter.
+fn tempo(bpm: f32) -> f64 {
+    f64::from((bpm - TEMPO_MIN_BPM) / (TEMPO_MAX_BPM - TEMPO_MIN_BPM))
 }
 
 fn assert_mood(instance: &mut ClapInstance, expected: (&str, &str, [f64; 5]), what: &str) {
@@ -186,7 +192,7 @@ fn preset_scenario_in_a_child() {
                     display_name(s.key),
                     display_name(s.scale),
                     [
-                        f64::from(s.tempo_bpm),
+                        tempo(s.tempo_bpm),
                         f64::from(s.intensity),
                         f64::from(s.brightness),
                         f64::from(s.space),
@@ -196,7 +202,7 @@ fn preset_scenario_in_a_child() {
             }
             None => {
                 assert_eq!(Path::new(&loaded), harbour);
-                ("A#", "Phrygian", [41.5, 0.12, 0.87, 0.33, 31337.0])
+                ("A#", "Phrygian", [tempo(41.5), 0.12, 0.87, 0.33, 31337.0])
             }
         };
         assert_mood(&mut instance, expected, &found.name);
