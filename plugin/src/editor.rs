@@ -6,6 +6,7 @@
 //! the host's [`ParamSetter`], so automation recording, gestures and undo work as for any other
 //! plugin. [`view`] holds the logic of what is shown, tested without a window.
 
+mod preset_menu;
 mod probe;
 mod slider;
 mod theme;
@@ -28,8 +29,8 @@ use nice_plug_egui::{
 use crate::engine::NowPlayingFeed;
 use crate::monitor::MonitorSwitch;
 use crate::params::{AuralisParams, KeyName, MusicalSettings, SEED_MAX, display_name};
-use crate::presets::PRESETS;
 use crate::realtime::Telemetry;
+use preset_menu::{MenuAction, PresetMenu};
 use probe::Probe;
 use slider::ParamSlider;
 use theme::{ACCENT, LINE, MUTED, TEXT, WARNING};
@@ -62,8 +63,8 @@ mod help {
     pub const MIDI_OUT: &str = "Which layers are also sent out as MIDI notes to the host";
     pub const FOLLOW: &str =
         "Key: the music moves to the key of the notes played into Auralis on its MIDI input";
-    pub const PRESET: &str =
-        "A mood: key, scale, tempo, intensity, brightness, space and seed together";
+    pub const PRESET: &str = "A mood: key, scale, tempo, intensity, brightness, space and seed \
+                              together. Save your own with Save as…";
     pub const MONITOR: &str = "Stream the output to browsers on this machine (the web monitor)";
     pub const PORT: &str = "The web monitor's TCP port; press Enter to apply";
 }
@@ -126,6 +127,7 @@ pub fn create(
             last_spectrum: None,
             port_text,
             port_error: None,
+            presets: PresetMenu::new(),
             probe: Probe::from_env(),
         },
     )
@@ -147,6 +149,8 @@ pub struct AuralisEditor {
     port_text: String,
     /// Why the port field's text is not a port.
     port_error: Option<String>,
+    /// The Preset menu: factory and user presets, and its dialogs.
+    presets: PresetMenu,
     /// The test hook, when `AURALIS_GUI_PROBE` names a file.
     probe: Option<Probe>,
 }
@@ -212,6 +216,7 @@ impl NiceEguiApp for AuralisEditor {
         egui::CentralPanel::default()
             .frame(theme::main_frame())
             .show(ui, |ui| self.music(ui, &status));
+        self.presets.show_dialog(ui.ctx(), &settings);
         if let Some(probe) = &mut self.probe {
             probe.end_frame(ui.ctx());
         }
@@ -281,29 +286,13 @@ impl AuralisEditor {
                     .color(ACCENT),
             );
             ui.label(RichText::new("generative ambient").color(MUTED));
-            // The right side holds the preset menu; saving and loading one's own presets
-            // will sit beside it.
+            // The right side holds the preset menu, the user's own presets included.
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let current = self.shared.params.settings();
-                let selected = PRESETS
-                    .iter()
-                    .find(|p| same_music(&p.settings, &current))
-                    .map_or("Custom", |p| p.name);
-                let response = egui::ComboBox::from_id_salt("preset")
-                    .selected_text(selected)
-                    .width(150.0)
-                    .show_ui(ui, |ui| {
-                        for preset in &PRESETS {
-                            let response = ui
-                                .selectable_label(selected == preset.name, preset.name)
-                                .on_hover_text(preset.description);
-                            if response.clicked() {
-                                apply_preset(&self.shared.params, setter, &preset.settings);
-                            }
-                        }
-                    })
-                    .response
-                    .on_hover_text(help::PRESET);
+                let (response, action) = self.presets.show(ui, &current, help::PRESET);
+                if let Some(MenuAction::Apply(mood)) = action {
+                    apply_preset(&self.shared.params, setter, &mood);
+                }
                 self.note_focus(&response, "Preset");
                 ui.label(RichText::new("Preset").color(MUTED));
             });
@@ -551,17 +540,6 @@ fn set<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
     setter.end_set_parameter(param);
 }
 
-/// Whether two settings are the same music (what a preset sets; gain and MIDI out aside).
-fn same_music(a: &MusicalSettings, b: &MusicalSettings) -> bool {
-    a.key == b.key
-        && a.scale == b.scale
-        && (a.tempo_bpm - b.tempo_bpm).abs() < 0.05
-        && (a.intensity - b.intensity).abs() < 0.005
-        && (a.brightness - b.brightness).abs() < 0.005
-        && (a.space - b.space).abs() < 0.005
-        && a.seed == b.seed
-}
-
 /// Sets every musical parameter of a preset. Gain, MIDI out and host sync stay as they are:
 /// they belong to the session, not the mood.
 fn apply_preset(params: &AuralisParams, setter: &ParamSetter, preset: &MusicalSettings) {
@@ -588,16 +566,17 @@ mod tests {
 
     #[test]
     fn presets_are_recognised_and_edits_make_custom() {
+        use crate::presets::{PRESETS, same_mood};
         for preset in &PRESETS {
-            assert!(same_music(&preset.settings, &preset.settings));
+            assert!(same_mood(&preset.settings, &preset.settings));
         }
         let mut edited = PRESETS[0].settings;
         edited.space += 0.1;
-        assert!(PRESETS.iter().all(|p| !same_music(&p.settings, &edited)));
+        assert!(PRESETS.iter().all(|p| !same_mood(&p.settings, &edited)));
         // Gain and MIDI routing are not part of a mood.
         let mut routed = PRESETS[1].settings;
         routed.midi_out = MidiLayers::Off;
-        assert!(same_music(&PRESETS[1].settings, &routed));
+        assert!(same_mood(&PRESETS[1].settings, &routed));
     }
 
     #[test]

@@ -7,6 +7,12 @@ pub fn saved_state(blob: &[u8]) {
     crate::state::fuzz_one(blob);
 }
 
+/// A user preset file, any bytes at all: refused with a reason, or read as a valid mood that
+/// writes back to the same file.
+pub fn preset_file(bytes: &[u8]) {
+    crate::presets::file::fuzz_one(bytes);
+}
+
 /// Bytes from a web monitor client: one request read within its caps, or refused.
 pub fn http_request(raw: &[u8]) {
     crate::monitor::fuzz_http_request(raw);
@@ -26,6 +32,7 @@ mod tests {
             b"\xff\xfe\x00garbage",
         ] {
             saved_state(input);
+            preset_file(input);
             http_request(input);
         }
     }

@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+mod clap_export;
 pub mod compose;
 pub mod editor;
 pub mod engine;
@@ -307,5 +308,6 @@ impl Vst3Plugin for Auralis {
         &[Vst3SubCategory::Instrument, Vst3SubCategory::Synth];
 }
 
-nice_export_clap!(Auralis);
+// CLAP: exported by `clap_export`, which adds preset discovery and preset-load to nice-plug's
+// plugin factory (nice-plug's `nice_export_clap!` would define the same entry point).
 nice_export_vst3!(Auralis);

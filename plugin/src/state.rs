@@ -5,6 +5,9 @@
 //! through [`sanitize`] first, which keeps only values that name a known parameter, have the
 //! right type and are in range (out-of-range numbers are clamped), and logs what it dropped.
 //! A dropped value leaves that parameter as it was: its default on a fresh instance.
+//!
+//! The same table of parameter ids reads preset files ([`crate::presets::file`]), which are
+//! stricter: a bad value there refuses the file instead of being repaired.
 
 use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
@@ -13,21 +16,36 @@ use crate::params::{FollowMode, KeyName, MidiLayers, ScaleName};
 use crate::params::{GAIN_MAX_DB, GAIN_MIN_DB, SEED_MAX, TEMPO_MAX_BPM, TEMPO_MIN_BPM};
 
 /// What a stored value must look like for one parameter id.
+#[derive(Clone, Copy)]
 enum Expected {
-    Float { min: f32, max: f32 },
-    Int { min: i32, max: i32 },
+    Float {
+        min: f32,
+        max: f32,
+    },
+    Int {
+        min: i32,
+        max: i32,
+    },
     Bool,
-    Enum { variants: usize },
+    /// An enum parameter, stored by its variant's stable id (or, in old states, its index).
+    Enum {
+        ids: &'static [&'static str],
+    },
+}
+
+/// The stable ids of an enum's variants (every Auralis enum has them).
+fn enum_ids<E: Enum>() -> &'static [&'static str] {
+    E::ids().unwrap_or_default()
 }
 
 /// Every parameter id and what it accepts. A test checks this against `AuralisParams`.
 fn expected(id: &str) -> Option<Expected> {
     Some(match id {
         "key" => Expected::Enum {
-            variants: KeyName::variants().len(),
+            ids: enum_ids::<KeyName>(),
         },
         "scale" => Expected::Enum {
-            variants: ScaleName::variants().len(),
+            ids: enum_ids::<ScaleName>(),
         },
         "tempo" => Expected::Float {
             min: TEMPO_MIN_BPM,
@@ -40,10 +58,10 @@ fn expected(id: &str) -> Option<Expected> {
             max: SEED_MAX,
         },
         "midi" => Expected::Enum {
-            variants: MidiLayers::variants().len(),
+            ids: enum_ids::<MidiLayers>(),
         },
         "follow" => Expected::Enum {
-            variants: FollowMode::variants().len(),
+            ids: enum_ids::<FollowMode>(),
         },
         "gain" => Expected::Float {
             min: GAIN_MIN_DB,
@@ -51,6 +69,128 @@ fn expected(id: &str) -> Option<Expected> {
         },
         _ => return None,
     })
+}
+
+/// Why a stored value is not valid for its parameter, in the words of someone editing a file.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ValueProblem {
+    /// No parameter has this id.
+    UnknownId,
+    /// The value is not of the parameter's kind; says what it should be.
+    WrongType(String),
+    /// A number outside the parameter's range (or not finite); says the range.
+    OutOfRange(String),
+}
+
+impl std::fmt::Display for ValueProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownId => f.write_str("is not a parameter of Auralis"),
+            Self::WrongType(what) | Self::OutOfRange(what) => write!(f, "must be {what}"),
+        }
+    }
+}
+
+impl Expected {
+    fn describe(self) -> String {
+        match self {
+            Self::Float { min, max } => format!("a number from {min} to {max}"),
+            Self::Int { min, max } => format!("a whole number from {min} to {max}"),
+            Self::Bool => "true or false".into(),
+            Self::Enum { ids } => format!("one of {}", quoted(ids)),
+        }
+    }
+
+    /// Whether `value` is valid as it stands.
+    fn check(self, value: &ParamValue) -> Result<(), ValueProblem> {
+        match (self, value) {
+            (Self::Float { min, max }, ParamValue::F32(v)) => {
+                if v.is_finite() && (min..=max).contains(v) {
+                    Ok(())
+                } else {
+                    Err(ValueProblem::OutOfRange(self.describe()))
+                }
+            }
+            (Self::Int { min, max }, ParamValue::I32(v)) => {
+                if (min..=max).contains(v) {
+                    Ok(())
+                } else {
+                    Err(ValueProblem::OutOfRange(self.describe()))
+                }
+            }
+            (Self::Bool, ParamValue::Bool(_)) => Ok(()),
+            (Self::Enum { ids }, ParamValue::I32(index)) => {
+                if usize::try_from(*index).is_ok_and(|i| i < ids.len()) {
+                    Ok(())
+                } else {
+                    Err(ValueProblem::OutOfRange(self.describe()))
+                }
+            }
+            (Self::Enum { ids }, ParamValue::String(id)) => {
+                if ids.contains(&id.as_str()) {
+                    Ok(())
+                } else {
+                    Err(ValueProblem::OutOfRange(self.describe()))
+                }
+            }
+            _ => Err(ValueProblem::WrongType(self.describe())),
+        }
+    }
+}
+
+fn quoted(ids: &[&str]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
+    quoted.join(", ")
+}
+
+/// Whether `value` is a valid value of the parameter `id`, as it stands (nothing clamped).
+///
+/// # Errors
+/// What is wrong with it: an unknown id, the wrong kind of value, or a value out of range.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn check(id: &str, value: &ParamValue) -> Result<(), ValueProblem> {
+    expected(id).ok_or(ValueProblem::UnknownId)?.check(value)
+}
+
+/// The value of parameter `id` written as plain JSON (`"d#"`, `70.5`, `7`, `true`), as preset
+/// files hold it, read strictly: nothing is clamped or guessed.
+///
+/// # Errors
+/// What is wrong with it, as [`check`] says.
+pub(crate) fn from_json(id: &str, json: &serde_json::Value) -> Result<ParamValue, ValueProblem> {
+    let expected = expected(id).ok_or(ValueProblem::UnknownId)?;
+    let wrong = || ValueProblem::WrongType(expected.describe());
+    let value = match expected {
+        Expected::Float { .. } => {
+            // f64 → f32 is exact for every value this version writes (they came from f32).
+            ParamValue::F32(json.as_f64().ok_or_else(wrong)? as f32)
+        }
+        Expected::Int { .. } => {
+            let int = json.as_i64().ok_or_else(wrong)?;
+            ParamValue::I32(
+                i32::try_from(int).map_err(|_| ValueProblem::OutOfRange(expected.describe()))?,
+            )
+        }
+        Expected::Bool => ParamValue::Bool(json.as_bool().ok_or_else(wrong)?),
+        Expected::Enum { .. } => ParamValue::String(json.as_str().ok_or_else(wrong)?.to_owned()),
+    };
+    expected.check(&value)?;
+    Ok(value)
+}
+
+/// `value` as plain JSON, the inverse of [`from_json`].
+pub(crate) fn to_json(value: &ParamValue) -> serde_json::Value {
+    match value {
+        ParamValue::F32(v) => {
+            // f32's shortest decimal ("0.45"), which reads back to the same f32, not the
+            // widened f64's ("0.44999998807907104").
+            let shortest: f64 = v.to_string().parse().unwrap_or(f64::from(*v));
+            serde_json::Value::from(shortest)
+        }
+        ParamValue::I32(v) => serde_json::Value::from(*v),
+        ParamValue::Bool(v) => serde_json::Value::from(*v),
+        ParamValue::String(v) => serde_json::Value::from(v.as_str()),
+    }
 }
 
 /// Drops or repairs every value that is not valid for this version's parameters.
@@ -74,19 +214,25 @@ pub fn sanitize(state: &mut PluginState) {
                 *v = (*v).clamp(min, max);
                 true
             }
-            (Some(Expected::Bool), ParamValue::Bool(_)) => true,
-            (Some(Expected::Enum { variants }), ParamValue::I32(index)) => {
-                usize::try_from(*index).is_ok_and(|i| i < variants)
-            }
-            // Enum ids are resolved by nice-plug, which ignores unknown ones.
-            (Some(Expected::Enum { .. }), ParamValue::String(_)) => true,
-            _ => false,
+            // Anything else is kept only when valid as it stands. An unknown enum id would be
+            // ignored by nice-plug anyway; dropping it here says so in the log.
+            (Some(expected), value) => expected.check(value).is_ok(),
         };
         if !keep {
             nice_log!("ignoring saved value {value:?} for parameter {id:?}");
         }
         keep
     });
+}
+
+/// Whether dotted version `saved` is newer than `current` (missing or malformed parts count as 0).
+pub(crate) fn is_newer(saved: &str, current: &str) -> bool {
+    let parse = |v: &str| -> Vec<u64> {
+        v.split('.')
+            .map(|part| part.trim().parse().unwrap_or(0))
+            .collect()
+    };
+    parse(saved) > parse(current)
 }
 
 /// Loads `blob` as a host would hand it back and panics if anything invalid survives
@@ -103,30 +249,11 @@ pub(crate) fn fuzz_one(blob: &[u8]) {
 #[cfg(any(test, fuzzing))]
 fn assert_valid(state: &PluginState) {
     for (id, value) in &state.params {
-        let valid = match (expected(id), value) {
-            (Some(Expected::Float { min, max }), ParamValue::F32(v)) => {
-                v.is_finite() && (min..=max).contains(v)
-            }
-            (Some(Expected::Int { min, max }), ParamValue::I32(v)) => (min..=max).contains(v),
-            (Some(Expected::Bool), ParamValue::Bool(_)) => true,
-            (Some(Expected::Enum { variants }), ParamValue::I32(i)) => {
-                usize::try_from(*i).is_ok_and(|i| i < variants)
-            }
-            (Some(Expected::Enum { .. }), ParamValue::String(_)) => true,
-            _ => false,
-        };
-        assert!(valid, "{id} = {value:?} survived sanitize");
+        assert!(
+            check(id, value).is_ok(),
+            "{id} = {value:?} survived sanitize"
+        );
     }
-}
-
-/// Whether dotted version `saved` is newer than `current` (missing or malformed parts count as 0).
-fn is_newer(saved: &str, current: &str) -> bool {
-    let parse = |v: &str| -> Vec<u64> {
-        v.split('.')
-            .map(|part| part.trim().parse().unwrap_or(0))
-            .collect()
-    };
-    parse(saved) > parse(current)
 }
 
 #[cfg(test)]

@@ -4,30 +4,57 @@
 //! `{"key": "F#", "scale": "lydian", "tempo_bpm": 72, "intensity": 0.4, "brightness": 0.6,
 //! "space": 0.7, "seed": 12}`. A `PUT` may carry any subset; every value is validated before any
 //! is applied, and the first bad one is refused with its field and range (HTTP 422).
+//! `"preset": "NAME"` applies a preset (a factory one or the user's own) first, so that other
+//! fields in the same body adjust it; `GET` names the preset playing (`null` once edited).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use auralis::monitor::{ParamError, ParamsControl};
 use auralis::params::{
     BRIGHTNESS, INTENSITY, MusicalSettings, NumberRange, SEED, SPACE, TEMPO, display_name,
     parse_key, parse_scale,
 };
+use auralis::presets::user::UserPresets;
+use auralis::presets::{self, NamedMood, same_mood};
 use serde_json::{Map, Value, json};
 
 use crate::live::LiveSettings;
 
 /// The names of the parameters the API accepts, for error messages.
-const FIELDS: &str = "key, scale, tempo_bpm, intensity, brightness, space, seed";
+const FIELDS: &str = "preset, key, scale, tempo_bpm, intensity, brightness, space, seed";
 
 /// Parameter control of a live engine.
 pub struct LiveApi {
     /// The settings the clock plays.
-    pub settings: Arc<LiveSettings>,
+    settings: Arc<LiveSettings>,
+    /// The preset last applied (at start or through the API), to name it while it plays.
+    preset: Mutex<Option<NamedMood>>,
+}
+
+impl LiveApi {
+    /// Control of `settings`, which started from `preset` (if any).
+    pub fn new(settings: Arc<LiveSettings>, preset: Option<NamedMood>) -> Self {
+        Self {
+            settings,
+            preset: Mutex::new(preset),
+        }
+    }
+
+    fn last_preset(&self) -> std::sync::MutexGuard<'_, Option<NamedMood>> {
+        self.preset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The settings as the API shows them, with the preset they are, if any.
+    fn report(&self, settings: &MusicalSettings) -> Value {
+        let mut json = to_json(settings);
+        json["preset"] = preset_name(settings, self.last_preset().as_ref()).into();
+        json
+    }
 }
 
 impl ParamsControl for LiveApi {
     fn get(&self) -> Value {
-        to_json(&self.settings.get())
+        self.report(&self.settings.get())
     }
 
     fn put(&self, changes: &Value) -> Result<Value, ParamError> {
@@ -37,10 +64,59 @@ impl ParamsControl for LiveApi {
                 format!("expected a JSON object with any of: {FIELDS}"),
             ));
         };
-        let updated = apply(self.settings.get(), changes)?;
+        let (updated, preset) = apply_with_preset(self.settings.get(), changes, |name| {
+            presets::lookup(name, UserPresets::open().ok().as_ref())
+        })?;
         self.settings.set(updated);
-        Ok(to_json(&updated))
+        if preset.is_some() {
+            *self.last_preset() = preset;
+        }
+        Ok(self.report(&updated))
     }
+}
+
+/// The name of the preset `settings` play: the one last applied while its mood holds, else a
+/// factory preset with that mood.
+fn preset_name(settings: &MusicalSettings, last: Option<&NamedMood>) -> Option<String> {
+    last.filter(|p| same_mood(&p.settings, settings))
+        .map(|p| p.name.clone())
+        .or_else(|| presets::factory_match(settings).map(|p| p.name.to_owned()))
+}
+
+/// `settings` with the preset of `changes` (if any, found by `lookup`) applied, then every other
+/// change; and the preset applied.
+///
+/// # Errors
+/// An unknown or unreadable preset, or the first change that is not valid; nothing is applied.
+pub fn apply_with_preset(
+    settings: MusicalSettings,
+    changes: &Map<String, Value>,
+    lookup: impl FnOnce(&str) -> Result<NamedMood, String>,
+) -> Result<(MusicalSettings, Option<NamedMood>), ParamError> {
+    let mut base = settings;
+    let mut preset = None;
+    if let Some(value) = changes.get("preset") {
+        let reject = |message: String| ParamError::new("preset", message);
+        let name = value
+            .as_str()
+            .ok_or_else(|| reject("must be a preset's name such as \"Dawn\"".into()))?;
+        let found = lookup(name).map_err(reject)?;
+        // The mood only: routing, gain and host sync are the session's.
+        base = MusicalSettings {
+            key: found.settings.key,
+            scale: found.settings.scale,
+            tempo_bpm: found.settings.tempo_bpm,
+            intensity: found.settings.intensity,
+            brightness: found.settings.brightness,
+            space: found.settings.space,
+            seed: found.settings.seed,
+            ..base
+        };
+        preset = Some(found);
+    }
+    let mut others = changes.clone();
+    others.remove("preset");
+    Ok((apply(base, &others)?, preset))
 }
 
 /// The settings as the API shows them.
@@ -147,6 +223,65 @@ mod tests {
         assert_eq!(updated.tempo_bpm, 90.0);
         assert_eq!(updated.seed, 9);
         assert_eq!(to_json(&updated)["key"], "F#");
+    }
+
+    #[test]
+    fn a_preset_applies_first_and_other_fields_adjust_it() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = UserPresets::at(dir.path());
+        let mine = MusicalSettings {
+            seed: 321,
+            tempo_bpm: 51.5,
+            ..MusicalSettings::default()
+        };
+        store.save("Harbour", &mine).expect("save");
+        let lookup = |name: &str| presets::lookup(name, Some(&store));
+
+        let (updated, preset) = apply_with_preset(
+            MusicalSettings::default(),
+            &changes(json!({"preset": "deep field", "tempo_bpm": 50})),
+            lookup,
+        )
+        .expect("valid");
+        let deep_field = presets::find("Deep Field").expect("factory").settings;
+        assert_eq!(
+            (updated.key, updated.space),
+            (deep_field.key, deep_field.space)
+        );
+        assert_eq!(updated.tempo_bpm, 50.0);
+        assert_eq!(preset.as_ref().map(|p| p.name.as_str()), Some("Deep Field"));
+        assert_eq!(
+            preset_name(&updated, preset.as_ref()),
+            None,
+            "edited: no longer the preset"
+        );
+
+        let (updated, preset) = apply_with_preset(
+            MusicalSettings::default(),
+            &changes(json!({"preset": "HARBOUR"})),
+            lookup,
+        )
+        .expect("a user preset");
+        assert_eq!((updated.seed, updated.tempo_bpm), (321, 51.5));
+        assert_eq!(
+            preset_name(&updated, preset.as_ref()).as_deref(),
+            Some("Harbour")
+        );
+
+        for body in [json!({"preset": "polka"}), json!({"preset": 3})] {
+            let error = apply_with_preset(MusicalSettings::default(), &changes(body), lookup)
+                .expect_err("refused");
+            assert_eq!(error.field, "preset");
+        }
+        let error = apply_with_preset(
+            MusicalSettings::default(),
+            &changes(json!({"preset": "polka"})),
+            lookup,
+        )
+        .expect_err("unknown");
+        assert!(error.message.contains("Night Drive") && error.message.contains("Harbour"));
+        let defaults = MusicalSettings::default();
+        assert_eq!(preset_name(&defaults, None).as_deref(), Some("Auralis"));
     }
 
     #[test]

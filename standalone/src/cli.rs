@@ -7,7 +7,8 @@ use auralis::params::{
     SPACE, ScaleName, TEMPO, default_key_name, default_scale_name, key_names, parse_key,
     parse_scale, scale_names,
 };
-use auralis::presets::{self, Preset};
+use auralis::presets::user::UserPresets;
+use auralis::presets::{self, NamedMood};
 use auralis::signal::SampleRate;
 use auralis::synth::RendererChoice;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -147,9 +148,9 @@ fn parse_bits(value: &str) -> Result<u16, String> {
 /// flag given as well overrides the preset's value.
 #[derive(Debug, Args, Clone, Default)]
 pub struct MusicArgs {
-    /// Start from a factory preset.
+    /// Start from a preset: a factory one or one of the user's own.
     #[arg(long, value_parser = parse_preset, help = preset_help())]
-    pub preset: Option<&'static Preset>,
+    pub preset: Option<NamedMood>,
     /// The key.
     #[arg(long, value_parser = parse_key, help = format!(
         "Key: {} (also Db, Eb, Gb, Ab, Bb). [default: {}]", key_names(), default_key_name()))]
@@ -188,7 +189,7 @@ fn range_help(what: &str, range: NumberRange) -> String {
     )
 }
 
-/// The presets' help line, naming every factory preset.
+/// The presets' help line, naming every factory preset (the user's are looked up when used).
 fn preset_help() -> String {
     let names: Vec<String> = presets::names()
         .map(|name| {
@@ -200,7 +201,8 @@ fn preset_help() -> String {
         })
         .collect();
     format!(
-        "Start from a factory preset: {} (the first is the default)",
+        "Start from a preset: {} (the first is the default), or one you saved in the window \
+         (Preset → Save as…)",
         names.join(", ")
     )
 }
@@ -211,6 +213,7 @@ impl MusicArgs {
     pub fn settings(&self) -> MusicalSettings {
         let base = self
             .preset
+            .as_ref()
             .map_or_else(MusicalSettings::default, |p| p.settings);
         MusicalSettings {
             key: self.key.unwrap_or(base.key),
@@ -230,11 +233,9 @@ impl MusicArgs {
     }
 }
 
-fn parse_preset(value: &str) -> Result<&'static Preset, String> {
-    presets::find(value).ok_or_else(|| {
-        let names: Vec<&str> = presets::names().collect();
-        format!("unknown preset {value:?}; presets: {}", names.join(", "))
-    })
+/// The preset `value` names, factory or the user's (in the user's preset folder).
+pub fn parse_preset(value: &str) -> Result<NamedMood, String> {
+    presets::lookup(value, UserPresets::open().ok().as_ref())
 }
 
 fn parse_in_range(value: &str, min: f64, max: f64, what: &str) -> Result<f64, String> {

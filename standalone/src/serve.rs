@@ -16,7 +16,6 @@ use auralis::monitor::{
     ParamsControl,
 };
 use auralis::params::display_name;
-use auralis::presets;
 use auralis::realtime::tap_ring_for;
 
 use crate::api::LiveApi;
@@ -38,9 +37,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     .context("cannot install the Ctrl-C/SIGTERM handler")?;
 
     let sample_rate = args.sample_rate;
-    let settings = Arc::new(LiveSettings::new(
-        music_with_env_preset(&args.music)?.settings(),
-    ));
+    let music = music_with_env_preset(&args.music)?;
+    let settings = Arc::new(LiveSettings::new(music.settings()));
     let (tap, tap_rx) = tap_ring_for(sample_rate);
     let engine = LiveEngine::start(sample_rate, args.renderer, settings.clone(), tap)?;
     let status = Arc::new(EngineStatus {
@@ -76,9 +74,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         return Ok(());
     }
     let params: Option<Arc<dyn ParamsControl>> = args.token.is_some().then(|| {
-        Arc::new(LiveApi {
-            settings: settings.clone(),
-        }) as Arc<dyn ParamsControl>
+        Arc::new(LiveApi::new(settings.clone(), music.preset.clone())) as Arc<dyn ParamsControl>
     });
     let targets = config.icecast.targets.clone();
     let server = MonitorServer::start(config, tap_rx, sample_rate, status, params)
@@ -145,13 +141,8 @@ fn music_with_env_preset(music: &MusicArgs) -> Result<MusicArgs> {
         && let Ok(name) = std::env::var(PRESET_ENV)
         && !name.trim().is_empty()
     {
-        let preset = presets::find(&name).with_context(|| {
-            let names: Vec<&str> = presets::names().collect();
-            format!(
-                "{PRESET_ENV}={name:?} is not a preset; presets: {}",
-                names.join(", ")
-            )
-        })?;
+        let preset = crate::cli::parse_preset(&name)
+            .map_err(|message| anyhow::anyhow!("{PRESET_ENV}={name:?}: {message}"))?;
         music.preset = Some(preset);
     }
     Ok(music)

@@ -12,7 +12,7 @@
 //! `request_callback`s, as a DAW's UI thread does. Host-side code allocates freely; only the
 //! plugin's own `process()` is held to the realtime rules.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, CString};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,8 @@ use clack_extensions::params::{
     HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
     ParamInfoFlags, ParamRescanFlags, PluginParams,
 };
+use clack_extensions::preset_discovery::HostPresetLoadImpl;
+use clack_extensions::preset_discovery::prelude::{HostPresetLoad, Location, PluginPresetLoad};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
@@ -103,6 +105,11 @@ impl ClapBundle {
             .map_err(|err| anyhow!("loading {} as a CLAP plugin: {err}", path.display()))?;
         loaded.push((path.clone(), entry.clone()));
         Ok(Self { entry, path })
+    }
+
+    /// The library's entry, for the other factories (preset discovery).
+    pub(crate) fn entry(&self) -> &PluginEntry {
+        &self.entry
     }
 
     /// Every plugin the bundle's factory lists.
@@ -784,6 +791,40 @@ impl ClapInstance {
             .access_handler(|h| (h.rescans.get(), h.last_rescan.get()))
     }
 
+    /// Loads a preset through the plugin's preset-load extension, as a host's preset browser
+    /// does, and returns what the plugin then told the host it loaded.
+    ///
+    /// # Errors
+    /// If the plugin has no preset-load extension or refuses the preset (with the message it
+    /// reported through the host's `on_error`).
+    pub fn load_preset(
+        &mut self,
+        location: &crate::clap_presets::PresetLocation,
+        load_key: Option<&str>,
+    ) -> Result<String> {
+        let ext: PluginPresetLoad = self
+            .instance
+            .plugin_shared_handle()
+            .get_extension()
+            .context("the plugin has no preset-load extension")?;
+        let key = load_key
+            .map(CString::new)
+            .transpose()
+            .context("a load key with a NUL byte")?;
+        let result = location.with_raw(|location| {
+            ext.load_from_location(&self.instance.plugin_handle(), location, key.as_deref())
+        })?;
+        self.service_main_thread();
+        let (loaded, errors) = self.instance.access_handler(|h| {
+            (
+                h.presets_loaded.borrow_mut().pop(),
+                std::mem::take(&mut *h.preset_errors.borrow_mut()),
+            )
+        });
+        result.map_err(|_| anyhow!("preset-load refused it: {}", errors.join("; ")))?;
+        loaded.context("the plugin loaded the preset but did not tell the host")
+    }
+
     /// How often the plugin marked its state dirty.
     pub fn dirty_marks(&self) -> u32 {
         self.instance.access_handler(|h| h.dirty_marks.get())
@@ -1040,6 +1081,7 @@ impl HostHandlers for TestHost {
         builder
             .register::<HostParams>()
             .register::<HostState>()
+            .register::<HostPresetLoad>()
             .register::<HostThreadCheck>();
     }
 }
@@ -1101,6 +1143,10 @@ struct HostMainThread {
     last_rescan: Cell<Option<ParamRescanFlags>>,
     /// `state.mark_dirty` calls.
     dirty_marks: Cell<u32>,
+    /// What `preset_load.loaded` reported: the load key, or the file's path.
+    presets_loaded: RefCell<Vec<String>>,
+    /// What `preset_load.on_error` reported.
+    preset_errors: RefCell<Vec<String>>,
 }
 
 impl MainThreadHandler<'_> for HostMainThread {}
@@ -1112,6 +1158,37 @@ impl HostParamsImplMainThread for HostMainThread {
     }
 
     fn clear(&self, _param_id: ClapId, _flags: ParamClearFlags) {}
+}
+
+impl HostPresetLoadImpl for HostMainThread {
+    fn on_error(
+        &self,
+        location: Location,
+        load_key: Option<&CStr>,
+        os_error: i32,
+        message: Option<&CStr>,
+    ) {
+        self.preset_errors.borrow_mut().push(format!(
+            "{}: {} (code {os_error})",
+            describe_location(location, load_key),
+            message.map(|m| m.to_string_lossy()).unwrap_or_default()
+        ));
+    }
+
+    fn loaded(&self, location: Location, load_key: Option<&CStr>) {
+        self.presets_loaded
+            .borrow_mut()
+            .push(describe_location(location, load_key));
+    }
+}
+
+/// A preset's location as one string: its load key, or its file's path.
+fn describe_location(location: Location, load_key: Option<&CStr>) -> String {
+    match (location, load_key) {
+        (_, Some(key)) => key.to_string_lossy().into_owned(),
+        (Location::File { path }, None) => path.to_string_lossy().into_owned(),
+        (Location::Plugin, None) => String::new(),
+    }
 }
 
 impl HostStateImpl for HostMainThread {

@@ -1,8 +1,9 @@
 //! Shared helpers for the end-to-end tests: where the built artifacts are, a small CLAP host
-//! ([`clap_host`]) that loads them, and the checks on the audio it collects ([`checks`]).
+//! ([`clap_host`]) that loads them and browses their presets ([`clap_presets`]), and the checks on the audio it collects ([`checks`]).
 
 pub mod checks;
 pub mod clap_host;
+pub mod clap_presets;
 
 use std::path::PathBuf;
 

@@ -70,10 +70,7 @@ pub fn bench(args: &[String]) -> Result<()> {
     let started = Instant::now();
     // The window's benchmark draws on Xvfb, one of the test packages.
     deps::install_debian_packages(true)?;
-    nice_plug_xtask::main_with_args(
-        "cargo xtask",
-        ["bundle", "auralis", "--release"].map(String::from),
-    )?;
+    crate::tasks::bundle_release()?;
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).context("create target/bench")?;
     let cargo = cargo();

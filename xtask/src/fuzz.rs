@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use crate::process::{cargo, ensure_cargo_subcommand, run_in, workspace_root};
 
 /// Every target in `fuzz/fuzz_targets/`.
-const TARGETS: &[&str] = &["saved_state", "http_request"];
+const TARGETS: &[&str] = &["saved_state", "preset_file", "http_request"];
 /// Seconds per target unless `--seconds` says otherwise.
 const DEFAULT_SECONDS: u32 = 60;
 

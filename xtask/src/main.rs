@@ -1,6 +1,7 @@
 //! `cargo xtask …`: the project's tasks.
 //!
-//! - `bundle auralis [--release]`: build `target/bundled/Auralis.clap` and `Auralis.vst3`.
+//! - `bundle auralis [--release]`: build `target/bundled/Auralis.clap` and `Auralis.vst3` (with
+//!   the factory presets as `.vstpreset` files inside).
 //! - `demo`: the main job: install what is needed, build, and make music.
 //! - `test`: every check CI runs: formatting, lints, unit tests, the plugin in real hosts.
 //! - `bench [--quick]`: run the benchmarks and gather their figures in `target/bench/summary.json`.
@@ -22,9 +23,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("bundle") | Some("bundle-universal") => {
-            nice_plug_xtask::main_with_args("cargo xtask", std::env::args().skip(1))
-        }
+        Some("bundle") | Some("bundle-universal") => tasks::bundle(&args),
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),

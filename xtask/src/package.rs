@@ -69,10 +69,7 @@ pub fn build() -> Result<Artifacts> {
         &["build", "--release", "--locked", "-p", "auralis-standalone"],
     )?;
     // Nothing to do when `test` has just made them.
-    nice_plug_xtask::main_with_args(
-        "cargo xtask",
-        ["bundle", "auralis", "--release"].map(String::from),
-    )?;
+    crate::tasks::bundle_release()?;
 
     let arch = command_output("dpkg", &["--print-architecture"])?;
     let dist = target_dir().join("dist");

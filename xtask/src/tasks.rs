@@ -49,10 +49,7 @@ pub fn test(args: &[String]) -> Result<()> {
     // The allocation-checked build: debug assertions make nice-plug abort on any allocation
     // inside process(), which the CLAP host test drives with random automation.
     run(&cargo, &["build", "-p", "auralis"])?;
-    nice_plug_xtask::main_with_args(
-        "cargo xtask",
-        ["bundle", "auralis", "--release"].map(String::from),
-    )?;
+    bundle_release()?;
 
     // The package holds the release binary and the bundles just made; its test installs it.
     let package = package::build()?;
@@ -91,6 +88,37 @@ pub fn test(args: &[String]) -> Result<()> {
             .current_dir(workspace_root()),
         "pytest tests/python (pedalboard, DawDreamer, the GUI under Xvfb)",
     )
+}
+
+/// `cargo xtask bundle …` (`args` from `bundle` on): nice-plug's bundler, then the factory
+/// presets as `.vstpreset` files into the VST3 bundle, from the plugin's own preset table.
+pub fn bundle(args: &[String]) -> Result<()> {
+    nice_plug_xtask::main_with_args("cargo xtask", args.iter().cloned())?;
+    if args.iter().any(|a| a == "auralis") {
+        let release = args.iter().any(|a| a == "--release");
+        let mut command = Command::new(cargo());
+        command.args([
+            "run",
+            "--quiet",
+            "-p",
+            "auralis",
+            "--bin",
+            "auralis-vst3-presets",
+        ]);
+        if release {
+            command.arg("--release");
+        }
+        command
+            .arg("--")
+            .arg(target_dir().join("bundled").join("Auralis.vst3"));
+        run_in(&mut command, "writing the VST3 factory presets")?;
+    }
+    Ok(())
+}
+
+/// The release bundles, as the tests, the benchmarks and the package use them.
+pub fn bundle_release() -> Result<()> {
+    bundle(&["bundle", "auralis", "--release"].map(String::from))
 }
 
 /// A private runtime directory for Mesa's drivers (GPU tests, and the demo on a bare server).

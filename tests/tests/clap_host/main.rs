@@ -18,6 +18,7 @@ mod measure;
 mod midi;
 mod monitor;
 mod params;
+mod presets;
 mod realtime;
 mod state;
 

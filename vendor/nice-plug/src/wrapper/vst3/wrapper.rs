@@ -596,7 +596,17 @@ impl<P: Vst3Plugin> IComponentTrait for Wrapper<P> {
 
 impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     unsafe fn setComponentState(&self, _state: *mut IBStream) -> tresult {
-        // We have a single file component, so we don't need to do anything here
+        // We have a single file component, so there is no controller state to restore here. The
+        // host calls this after handing the component its state (a project, a .vstpreset), so
+        // tell it that the parameter values changed: hosts that cache them (JUCE) otherwise keep
+        // showing the old values and send them back to the plugin with the next block, undoing
+        // the load. (Patched in the carried copy, see vendor/PATCHES.md.)
+        if self.inner.component_handler.borrow().is_some() {
+            let task_posted = self.inner.schedule_gui(super::inner::Task::TriggerRestart(
+                vst3::Steinberg::Vst::RestartFlags_::kParamValuesChanged,
+            ));
+            crate::nice_debug_assert!(task_posted, "The task queue is full, dropping task...");
+        }
         kResultOk
     }
 
