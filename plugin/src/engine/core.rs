@@ -80,6 +80,48 @@ pub struct EngineCore {
     renderer_label: FixedText<64>,
     /// Frames rendered so far.
     frames_rendered: u64,
+    /// The one layer that sounds, when a measurement asks for it; `None` plays them all.
+    solo: Option<SoloLayer>,
+}
+
+/// A composed layer heard alone (`render --solo-layer`): how the figures of one layer of the
+/// mix are measured (the pad's movement, say). The others are not played at all, not even
+/// sent as MIDI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoloLayer {
+    /// The tonic pedal.
+    Drone,
+    /// The chord pad.
+    Pad,
+    /// The melody.
+    Melody,
+    /// The high texture notes.
+    Texture,
+    /// Every percussion voice, the bell included.
+    Percussion,
+}
+
+impl SoloLayer {
+    /// Every layer with its name on the command line.
+    pub const NAMED: [(&'static str, SoloLayer); 5] = [
+        ("drone", SoloLayer::Drone),
+        ("pad", SoloLayer::Pad),
+        ("melody", SoloLayer::Melody),
+        ("texture", SoloLayer::Texture),
+        ("percussion", SoloLayer::Percussion),
+    ];
+
+    /// Whether notes of `layer` sound while this one is soloed.
+    pub fn admits(self, layer: Layer) -> bool {
+        matches!(
+            (self, layer),
+            (SoloLayer::Drone, Layer::Drone)
+                | (SoloLayer::Pad, Layer::Pad)
+                | (SoloLayer::Melody, Layer::Melody)
+                | (SoloLayer::Texture, Layer::Texture)
+                | (SoloLayer::Percussion, Layer::Percussion(_))
+        )
+    }
 }
 
 impl EngineCore {
@@ -141,7 +183,14 @@ impl EngineCore {
             reported_renderer: RendererKind::Silent,
             renderer_label: FixedText::default(),
             frames_rendered: 0,
+            solo: None,
         }
+    }
+
+    /// Plays only `layer` from now on (see [`SoloLayer`]).
+    pub fn with_solo(mut self, layer: SoloLayer) -> Self {
+        self.solo = Some(layer);
+        self
     }
 
     /// The renderer producing the voices now, described for people ("gpu: llvmpipe …").
@@ -313,6 +362,9 @@ impl EngineCore {
                 break;
             }
             self.scheduled.pop_front();
+            if self.solo.is_some_and(|solo| !solo.admits(event.layer)) {
+                continue;
+            }
             let offset = ((event.start_beat - timing.start_beat) / timing.beats_per_frame)
                 .floor()
                 .clamp(0.0, (frames - 1) as f64) as usize;
