@@ -464,8 +464,12 @@ impl EngineCore {
         let frames = out.len();
         let left = &mut self.left[..frames];
         let right = &mut self.right[..frames];
-        self.air
-            .render_add(self.tonal.voices.bed_level(), left, right);
+        self.air.render_add(
+            self.tonal.voices.bed_level(),
+            settings.brightness,
+            left,
+            right,
+        );
         let percussion_left = &mut self.percussion_left[..frames];
         let percussion_right = &mut self.percussion_right[..frames];
         percussion_left.fill(0.0);

@@ -4,7 +4,8 @@
 //! and a low-pass (fundsp biquads, f64) that keep 2.5–9 kHz, the band where breath and bow
 //! noise live and where the tonal voices have little energy. Its level follows the bed's own
 //! envelope (the sum of the sounding pad, drone and texture voices' levels, given each block
-//! by the engine), ramped linearly across the block, and breathes on a slow sine of its own.
+//! by the engine) and Brightness, ramped linearly across the block, and breathes on a slow
+//! sine of its own.
 //! So it rises and falls with the notes and is silent when the bed is. It runs on the CPU
 //! after the partial renderers, like percussion: the additive voice model, and so GPU/CPU
 //! parity, is untouched.
@@ -15,8 +16,9 @@ use fundsp::prelude32::{AudioNode, Biquad, BiquadCoefs};
 
 /// Pass band of the air, Hz (clamped below 0.45 × the sample rate).
 const BAND_HZ: (f64, f64) = (2_500.0, 9_000.0);
-/// Level of the air per unit of bed envelope: about -30 dB under the bed it follows.
-const LEVEL_PER_BED: f32 = 0.0045;
+/// Level of the air per unit of bed envelope at full Brightness: about -30 dB under the bed
+/// it follows.
+const LEVEL_PER_BED: f32 = 0.0055;
 /// Rate of the air's own slow swell, Hz, and its depth (0..=1).
 const BREATH_HZ: f64 = 0.043;
 const BREATH_DEPTH: f32 = 0.5;
@@ -76,8 +78,9 @@ impl Air {
     }
 
     /// Adds the next `left.len()` frames of air for a bed whose summed envelope is `bed`
-    /// (≥ 0; anything else reads as 0) at the end of the block.
-    pub fn render_add(&mut self, bed: f32, left: &mut [f32], right: &mut [f32]) {
+    /// (≥ 0; anything else reads as 0) at the end of the block, at `brightness` (0..=1,
+    /// clamped; NaN reads as 0.5): a dark sound has almost no air, a bright one all of it.
+    pub fn render_add(&mut self, bed: f32, brightness: f32, left: &mut [f32], right: &mut [f32]) {
         let frames = left.len().min(right.len());
         if frames == 0 {
             return;
@@ -87,7 +90,13 @@ impl Air {
         let swell = 1.0
             - BREATH_DEPTH
                 * (0.5 + 0.5 * (std::f64::consts::TAU * BREATH_HZ * self.time_s).sin()) as f32;
-        let target = LEVEL_PER_BED * bed * swell;
+        let brightness = if brightness.is_finite() {
+            brightness.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let open = 0.05 + 0.95 * brightness;
+        let target = LEVEL_PER_BED * bed * swell * open * open;
         let start = self.gain;
         let step = (target - start) / frames as f32;
         if start == 0.0 && target == 0.0 {
@@ -144,7 +153,7 @@ mod tests {
     fn air_follows_the_bed_and_is_silent_without_it() {
         let mut air = Air::new(48_000.0, 7);
         let (mut left, mut right) = (vec![0.0; 4_800], vec![0.0; 4_800]);
-        air.render_add(0.0, &mut left, &mut right);
+        air.render_add(0.0, 1.0, &mut left, &mut right);
         assert!(
             left.iter().chain(&right).all(|&x| x == 0.0),
             "no bed, no air"
@@ -152,17 +161,17 @@ mod tests {
         for _ in 0..10 {
             left.fill(0.0);
             right.fill(0.0);
-            air.render_add(4.0, &mut left, &mut right);
+            air.render_add(4.0, 1.0, &mut left, &mut right);
         }
         let loud = rms(&left);
         assert!(loud > 1e-4 && loud < 0.05, "air at {loud}");
         assert!(left != right, "wide");
         left.fill(0.0);
         right.fill(0.0);
-        air.render_add(1.0, &mut left, &mut right);
+        air.render_add(1.0, 1.0, &mut left, &mut right);
         left.fill(0.0);
         right.fill(0.0);
-        air.render_add(1.0, &mut left, &mut right);
+        air.render_add(1.0, 1.0, &mut left, &mut right);
         assert!(rms(&left) < 0.5 * loud, "it falls with the bed");
     }
 
@@ -171,7 +180,7 @@ mod tests {
         let render = || {
             let mut air = Air::new(48_000.0, 3);
             let (mut left, mut right) = (vec![0.0; 48_000], vec![0.0; 48_000]);
-            air.render_add(4.0, &mut left, &mut right);
+            air.render_add(4.0, 1.0, &mut left, &mut right);
             left
         };
         let first = render();
