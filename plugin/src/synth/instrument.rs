@@ -146,7 +146,7 @@ pub const WARM_PAD: Instrument = Instrument {
     name: "warm pad",
     partials: &WARM_PAD_PARTIALS,
     envelope: Envelope {
-        attack_s: 4.5,
+        attack_s: 4.0,
         decay_s: 8.0,
         sustain: 0.8,
         release_s: 8.0,
@@ -221,8 +221,9 @@ const SUB_DRONE_PARTIALS: [PartialSpec; 5] = [
 pub const SUB_DRONE: Instrument = Instrument {
     name: "sub drone",
     partials: &SUB_DRONE_PARTIALS,
+    // Slower than the pad, so a piece opens on the chord rather than on the bare pedal.
     envelope: Envelope {
-        attack_s: 4.0,
+        attack_s: 6.0,
         decay_s: 10.0,
         sustain: 0.9,
         release_s: 9.0,
