@@ -18,6 +18,6 @@ mod thread;
 pub mod timeline;
 
 pub use self::config::{EngineConfig, REALTIME_AHEAD_S};
-pub use self::core::{ENGINE_BLOCK_FRAMES, EngineCore};
+pub use self::core::{ENGINE_BLOCK_FRAMES, EngineCore, SoloLayer};
 pub use self::feed::{NowPlaying, NowPlayingFeed};
 pub use self::thread::{EngineHandle, EngineSetup, SettingsSource, start};

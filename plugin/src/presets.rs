@@ -93,8 +93,8 @@ pub const PRESETS: [Preset; 6] = [
         "F# major pentatonic, glassy bells and soft ticks",
         KeyName::FSharp,
         ScaleName::MajorPentatonic,
-        78.0,
-        [0.6, 0.82, 0.5],
+        66.0,
+        [0.5, 0.68, 0.8],
         21,
     ),
     preset(
@@ -102,8 +102,8 @@ pub const PRESETS: [Preset; 6] = [
         "A Dorian, more motion, pulses under a dim sky",
         KeyName::A,
         ScaleName::Dorian,
-        92.0,
-        [0.75, 0.42, 0.45],
+        76.0,
+        [0.58, 0.38, 0.7],
         42,
     ),
     preset(

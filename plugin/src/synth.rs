@@ -6,11 +6,13 @@
 //! oscillators ([`block::PartialBlock`]: start phase, phase increment, amplitude ramps), computed
 //! in f64 on this side so that phases never drift; a [`Renderer`] sums them into stereo. The CPU
 //! renderer ([`cpu`]) and the GPU renderer render the same list, so they agree to a tolerance.
-//! Percussion and the master effects are serial in time and stay on the CPU.
+//! Percussion, the air (a band of breath noise that follows the bed) and the master effects are
+//! serial in time and stay on the CPU.
 //!
 //! Nothing here runs on the host's audio thread; still, nothing allocates per block, so the
 //! engine's speed does not depend on the allocator.
 
+pub mod air;
 pub mod allocator;
 pub mod block;
 pub mod cpu;

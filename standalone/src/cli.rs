@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use auralis::engine::SoloLayer;
 use auralis::params::{
     BRIGHTNESS, FollowMode, INTENSITY, KeyName, MidiLayers, MusicalSettings, NumberRange, SEED,
     SPACE, ScaleName, TEMPO, default_key_name, default_scale_name, key_names, parse_key,
@@ -130,8 +131,24 @@ pub struct RenderArgs {
     /// Sample format: 32 (float) or 24 (integer).
     #[arg(long, default_value_t = 32, value_parser = parse_bits)]
     pub bits: u16,
+    /// Play one composed layer alone (drone, pad, melody, texture, percussion): for measuring
+    /// that layer of the mix, not for listening, so it is left out of the help.
+    #[arg(long, hide = true, value_parser = parse_solo_layer)]
+    pub solo_layer: Option<SoloLayer>,
     #[command(flatten)]
     pub music: MusicArgs,
+}
+
+fn parse_solo_layer(value: &str) -> Result<SoloLayer, String> {
+    let wanted = value.trim().to_ascii_lowercase();
+    SoloLayer::NAMED
+        .iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|&(_, layer)| layer)
+        .ok_or_else(|| {
+            let names: Vec<&str> = SoloLayer::NAMED.iter().map(|(name, _)| *name).collect();
+            format!("unknown layer {value:?}; layers: {}", names.join(", "))
+        })
 }
 
 fn parse_bits(value: &str) -> Result<u16, String> {

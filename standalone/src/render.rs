@@ -74,6 +74,9 @@ fn write(args: &RenderArgs, temps: &[PathBuf]) -> Result<()> {
         args.renderer,
         std::time::Duration::from_secs(2),
     );
+    if let Some(layer) = args.solo_layer {
+        engine = engine.with_solo(layer);
+    }
     let mut notes = None;
     if midi_temp.is_some() {
         let (producer, consumer) = note_ring();

@@ -17,6 +17,9 @@ const HIT_BEATS: f64 = 0.25;
 const NOMINAL_NOTE: u8 = 60;
 /// Lowest pulse pitch.
 const PULSE_LOW: u8 = 32;
+/// Lowest percussion level at which the pulse may play: `percussion_level` stays below it
+/// while Intensity is below 0.3.
+const PULSE_FROM_LEVEL: f64 = 0.31;
 /// Lowest and highest bell pitch.
 const BELL_RANGE: (u8, u8) = (76, 88);
 
@@ -27,13 +30,14 @@ struct Groove {
 }
 
 impl Groove {
-    /// The groove of `section`: pulse on beat 1 (early) and beat 3 (later),
-    /// ticks on the off-beat eighths, shakers on the off sixteenths.
+    /// The groove of `section`: pulse on beat 1 and, later, beat 3, ticks on the off-beat
+    /// eighths, shakers on the off sixteenths. The pulse is a colour of the busier moods, not
+    /// a heartbeat: its thresholds lie above any level that Intensity below 0.3 reaches.
     fn of_section(seed: u64, section: u64) -> Groove {
         let mut dice = Dice::new(seed, Purpose::Groove, section);
         let mut thresholds = [[f32::INFINITY; SLOTS]; 3];
-        thresholds[0][0] = dice.range(0.0, 0.15) as f32;
-        thresholds[0][8] = dice.range(0.45, 0.8) as f32;
+        thresholds[0][0] = dice.range(PULSE_FROM_LEVEL, 0.45) as f32;
+        thresholds[0][8] = dice.range(0.6, 0.9) as f32;
         for slot in [2, 6, 10, 14] {
             thresholds[1][slot] = dice.range(0.3, 0.95) as f32;
         }
@@ -63,7 +67,7 @@ pub(crate) fn plan_percussion(
     let root_borrowed = !planned.scale.contains(planned.key, root);
     let pulse_note = PULSE_LOW + (root + 12 - PULSE_LOW % 12) % 12;
     let kinds = [
-        (PercussionKind::Pulse, pulse_note, 0.4, 0.55),
+        (PercussionKind::Pulse, pulse_note, 0.3, 0.45),
         (PercussionKind::Tick, NOMINAL_NOTE, 0.22, 0.35),
         (PercussionKind::Shaker, NOMINAL_NOTE, 0.2, 0.28),
     ];

@@ -11,6 +11,7 @@ use crate::music::{Scale, midi_to_hz};
 use crate::params::{FollowMode, MusicalSettings};
 use crate::realtime::{Frame, MidiIn, NoteOutProducer, TransportSnapshot};
 use crate::signal::{SampleRate, sanitize};
+use crate::synth::air::Air;
 use crate::synth::effects::Effects;
 use crate::synth::percussion::{Percussion, PercussionVoice};
 use crate::synth::{
@@ -37,7 +38,15 @@ const LOOKAHEAD_BEATS: f64 = 4.0;
 const VOICE_BUDGET: usize = 40;
 /// Output level of the mix before the effects, calibrated so that the default patch sits near
 /// -18 LUFS after them.
-const MIX_GAIN: f32 = 4.5;
+const MIX_GAIN: f32 = 5.0;
+/// Dry level of the lead voices (the melody's bell) against the bed: under the pads, not on top.
+const LEAD_DRY: f32 = 0.6;
+/// Extra reverb send of the lead voices, on top of what the dry mix sends.
+const LEAD_SEND: f32 = 0.6;
+/// Dry level of the percussion against the bed.
+const PERCUSSION_DRY: f32 = 0.5;
+/// Extra reverb send of the percussion: hits heard in the room more than at the ear.
+const PERCUSSION_SEND: f32 = 0.8;
 /// How often the now-playing feed is refreshed, in seconds (20 times a second).
 const FEED_INTERVAL_S: f64 = 0.05;
 
@@ -62,11 +71,22 @@ pub struct EngineCore {
     tonal: TonalVoices,
     /// Pulses, ticks, shakers, bells.
     percussion: Percussion,
+    /// Breath noise that follows the bed.
+    air: Air,
     /// Reverb, delay, compressor, limiter.
     effects: Effects,
-    /// Mix buffers for one engine block.
+    /// Mix buffers for one engine block: the bed (pads, drone, texture).
     left: Vec<f32>,
     right: Vec<f32>,
+    /// The lead voices of the block, mixed apart from the bed.
+    lead_left: Vec<f32>,
+    lead_right: Vec<f32>,
+    /// The percussion of the block, mixed apart from the bed.
+    percussion_left: Vec<f32>,
+    percussion_right: Vec<f32>,
+    /// What the lead and the percussion send into the reverb.
+    send_left: Vec<f32>,
+    send_right: Vec<f32>,
     /// Notes out as MIDI, if a host listens.
     midi: MidiOut,
     /// What the notes played in say about the key.
@@ -80,6 +100,48 @@ pub struct EngineCore {
     renderer_label: FixedText<64>,
     /// Frames rendered so far.
     frames_rendered: u64,
+    /// The one layer that sounds, when a measurement asks for it; `None` plays them all.
+    solo: Option<SoloLayer>,
+}
+
+/// A composed layer heard alone (`render --solo-layer`): how the figures of one layer of the
+/// mix are measured (the pad's movement, say). The others are not played at all, not even
+/// sent as MIDI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoloLayer {
+    /// The tonic pedal.
+    Drone,
+    /// The chord pad.
+    Pad,
+    /// The melody.
+    Melody,
+    /// The high texture notes.
+    Texture,
+    /// Every percussion voice, the bell included.
+    Percussion,
+}
+
+impl SoloLayer {
+    /// Every layer with its name on the command line.
+    pub const NAMED: [(&'static str, SoloLayer); 5] = [
+        ("drone", SoloLayer::Drone),
+        ("pad", SoloLayer::Pad),
+        ("melody", SoloLayer::Melody),
+        ("texture", SoloLayer::Texture),
+        ("percussion", SoloLayer::Percussion),
+    ];
+
+    /// Whether notes of `layer` sound while this one is soloed.
+    pub fn admits(self, layer: Layer) -> bool {
+        matches!(
+            (self, layer),
+            (SoloLayer::Drone, Layer::Drone)
+                | (SoloLayer::Pad, Layer::Pad)
+                | (SoloLayer::Melody, Layer::Melody)
+                | (SoloLayer::Texture, Layer::Texture)
+                | (SoloLayer::Percussion, Layer::Percussion(_))
+        )
+    }
 }
 
 impl EngineCore {
@@ -127,13 +189,21 @@ impl EngineCore {
             planned: Vec::with_capacity(1024),
             tonal: TonalVoices {
                 partials: PartialBlock::with_capacity(voices.max_partials()),
+                lead_partials: PartialBlock::with_capacity(voices.max_partials()),
                 voices,
                 renderer,
             },
             percussion: Percussion::new(sample_rate, settings.seed as u64),
+            air: Air::new(sample_rate.hz(), settings.seed as u64),
             effects: Effects::new(sample_rate),
             left: vec![0.0; ENGINE_BLOCK_FRAMES],
             right: vec![0.0; ENGINE_BLOCK_FRAMES],
+            lead_left: vec![0.0; ENGINE_BLOCK_FRAMES],
+            lead_right: vec![0.0; ENGINE_BLOCK_FRAMES],
+            percussion_left: vec![0.0; ENGINE_BLOCK_FRAMES],
+            percussion_right: vec![0.0; ENGINE_BLOCK_FRAMES],
+            send_left: vec![0.0; ENGINE_BLOCK_FRAMES],
+            send_right: vec![0.0; ENGINE_BLOCK_FRAMES],
             midi: MidiOut::default(),
             follower: Follower::default(),
             feed: None,
@@ -141,7 +211,14 @@ impl EngineCore {
             reported_renderer: RendererKind::Silent,
             renderer_label: FixedText::default(),
             frames_rendered: 0,
+            solo: None,
         }
+    }
+
+    /// Plays only `layer` from now on (see [`SoloLayer`]).
+    pub fn with_solo(mut self, layer: SoloLayer) -> Self {
+        self.solo = Some(layer);
+        self
     }
 
     /// The renderer producing the voices now, described for people ("gpu: llvmpipe …").
@@ -196,6 +273,7 @@ impl EngineCore {
         self.timeline.restart();
         self.tonal.voices.clear();
         self.percussion.reset();
+        self.air.reset();
         self.effects.reset();
         self.feed_countdown = 0;
         self.midi.all_off(self.frames_rendered);
@@ -313,6 +391,9 @@ impl EngineCore {
                 break;
             }
             self.scheduled.pop_front();
+            if self.solo.is_some_and(|solo| !solo.admits(event.layer)) {
+                continue;
+            }
             let offset = ((event.start_beat - timing.start_beat) / timing.beats_per_frame)
                 .floor()
                 .clamp(0.0, (frames - 1) as f64) as usize;
@@ -349,6 +430,7 @@ impl EngineCore {
                         velocity,
                         pan: tonal_pan(layer, event.midi_note),
                         duration_s,
+                        softness: softness(settings.intensity),
                     });
                 }
             }
@@ -356,13 +438,19 @@ impl EngineCore {
         self.render_tonal(cursor..frames, settings.brightness);
     }
 
-    /// Renders the tonal voices over `frames` of the block into the mix buffers.
+    /// Renders the tonal voices over `frames` of the block into the bed and lead buffers.
     fn render_tonal(&mut self, frames: std::ops::Range<usize>, brightness: f32) {
         self.tonal.render(
             self.sample_rate,
             brightness,
-            &mut self.left[frames.clone()],
-            &mut self.right[frames],
+            [
+                &mut self.left[frames.clone()],
+                &mut self.right[frames.clone()],
+            ],
+            [
+                &mut self.lead_left[frames.clone()],
+                &mut self.lead_right[frames],
+            ],
         );
     }
 
@@ -376,13 +464,53 @@ impl EngineCore {
         let frames = out.len();
         let left = &mut self.left[..frames];
         let right = &mut self.right[..frames];
-        self.percussion.render_add(left, right);
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            *l *= MIX_GAIN;
-            *r *= MIX_GAIN;
+        self.air.render_add(
+            self.tonal.voices.bed_level(),
+            settings.brightness,
+            left,
+            right,
+        );
+        let percussion_left = &mut self.percussion_left[..frames];
+        let percussion_right = &mut self.percussion_right[..frames];
+        percussion_left.fill(0.0);
+        percussion_right.fill(0.0);
+        self.percussion
+            .render_add(percussion_left, percussion_right);
+        // The struck layers sit inside the bed: lower than it dry, deeper in the reverb.
+        let channels = [
+            (
+                left,
+                &self.lead_left[..frames],
+                &*percussion_left,
+                &mut self.send_left[..frames],
+            ),
+            (
+                right,
+                &self.lead_right[..frames],
+                &*percussion_right,
+                &mut self.send_right[..frames],
+            ),
+        ];
+        for (bed, lead, percussion, send) in channels {
+            for (((b, l), p), s) in bed
+                .iter_mut()
+                .zip(lead)
+                .zip(percussion)
+                .zip(send.iter_mut())
+            {
+                *s = MIX_GAIN * (LEAD_SEND * l + PERCUSSION_SEND * p);
+                *b = MIX_GAIN * (*b + LEAD_DRY * l + PERCUSSION_DRY * p);
+            }
         }
-        self.effects
-            .process(settings.space, timing.tempo_bpm as f32, left, right);
+        let left = &mut self.left[..frames];
+        let right = &mut self.right[..frames];
+        self.effects.process_with_send(
+            settings.space,
+            timing.tempo_bpm as f32,
+            left,
+            right,
+            Some((&self.send_left[..frames], &self.send_right[..frames])),
+        );
         // The effects end in a limiter; this only keeps a broken number from leaving.
         for (frame, (l, r)) in out.iter_mut().zip(left.iter().zip(right.iter())) {
             *frame = [sanitize(*l, f32::MAX), sanitize(*r, f32::MAX)];
@@ -453,31 +581,43 @@ impl EngineCore {
 struct TonalVoices {
     /// The sounding voices.
     voices: VoiceAllocator,
-    /// The voices' partials for the slice being rendered.
+    /// The bed voices' partials for the slice being rendered.
     partials: PartialBlock,
+    /// The lead voices' partials for the slice being rendered.
+    lead_partials: PartialBlock,
     /// GPU → CPU → silence.
     renderer: RendererChain,
 }
 
 impl TonalVoices {
-    /// Adds the voices' next `left.len()` frames into `left` and `right`.
+    /// Writes the voices' next frames, as many as `bed[0]` holds: the bed voices into `bed`,
+    /// the lead voices into `lead` (left, right each).
     fn render(
         &mut self,
         sample_rate: SampleRate,
         brightness: f32,
-        left: &mut [f32],
-        right: &mut [f32],
+        [left, right]: [&mut [f32]; 2],
+        [lead_left, lead_right]: [&mut [f32]; 2],
     ) {
         if left.is_empty() {
             return;
         }
-        self.voices.write_block(
+        self.voices.write_blocks(
             left.len(),
             f64::from(sample_rate.hz()),
             brightness,
             &mut self.partials,
+            &mut self.lead_partials,
         );
         self.renderer.render(&self.partials, left, right);
+        if self.lead_partials.partials.is_empty() {
+            // Most slices have no melody note sounding: skip a renderer pass (a GPU dispatch).
+            lead_left.fill(0.0);
+            lead_right.fill(0.0);
+        } else {
+            self.renderer
+                .render(&self.lead_partials, lead_left, lead_right);
+        }
     }
 }
 
@@ -524,6 +664,16 @@ fn renderer_chain(
     chain.push(Box::new(CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES)));
     chain.push(Box::new(SilentRenderer));
     RendererChain::new(chain)
+}
+
+/// How softly struck voices begin at `intensity` (0..=1): fully soft up to 0.35, as struck
+/// from 0.95, linear between, so the bell's attack rounds off at low and mid Intensity.
+fn softness(intensity: f32) -> f32 {
+    if intensity.is_finite() {
+        ((0.95 - intensity) / 0.6).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
 }
 
 /// The instrument that plays a tonal layer.

@@ -26,6 +26,9 @@ pub struct NoteRequest {
     pub pan: f32,
     /// Seconds until the release starts.
     pub duration_s: f64,
+    /// How softly a struck instrument begins, 0 (as struck) ..= 1 (its attack lengthened by
+    /// its soft attack): the engine asks for more when the music is quieter.
+    pub softness: f32,
 }
 
 /// Owns the sounding voices.
@@ -62,6 +65,16 @@ impl VoiceAllocator {
         self.voices.len()
     }
 
+    /// The bed's envelope: the sum of the envelope levels × velocities of the sounding
+    /// voices that are not leads (pads, drone, texture), what the air follows.
+    pub fn bed_level(&self) -> f32 {
+        self.voices
+            .iter()
+            .filter(|v| !v.instrument().lead && !v.is_stolen())
+            .map(|v| v.level() * v.velocity())
+            .sum()
+    }
+
     /// Voices stolen so far.
     pub fn steals(&self) -> u64 {
         self.steals
@@ -83,14 +96,17 @@ impl VoiceAllocator {
             }
         }
         let instrument = request.instrument.instrument();
-        self.voices.push(Voice::new(
-            instrument,
-            self.next_id,
-            request.freq_hz,
-            request.velocity,
-            request.pan,
-            request.duration_s,
-        ));
+        self.voices.push(
+            Voice::new(
+                instrument,
+                self.next_id,
+                request.freq_hz,
+                request.velocity,
+                request.pan,
+                request.duration_s,
+            )
+            .with_softness(request.softness),
+        );
         self.next_id += 1;
     }
 
@@ -152,6 +168,30 @@ impl VoiceAllocator {
         // `retain` keeps order, so the summation order (and the output) is deterministic.
         self.voices.retain(|v| v.stage() != Stage::Done);
     }
+
+    /// As [`Self::write_block`], with the partials of lead instruments
+    /// ([`super::Instrument::lead`]) written into `lead` and all others into `bed`, so the two
+    /// can be rendered and mixed apart.
+    pub fn write_blocks(
+        &mut self,
+        frames: usize,
+        sample_rate: f64,
+        brightness: f32,
+        bed: &mut PartialBlock,
+        lead: &mut PartialBlock,
+    ) {
+        bed.clear(frames);
+        lead.clear(frames);
+        for voice in &mut self.voices {
+            let block = if voice.instrument().lead {
+                &mut *lead
+            } else {
+                &mut *bed
+            };
+            voice.write_block(frames, sample_rate, brightness, &mut block.partials);
+        }
+        self.voices.retain(|v| v.stage() != Stage::Done);
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +206,7 @@ mod tests {
             velocity: 0.8,
             pan: 0.0,
             duration_s: 30.0,
+            softness: 0.0,
         }
     }
 

@@ -164,6 +164,21 @@ impl Effects {
     /// (both clamped; non-finite values read as 0 and 120). Left and right should have the
     /// same length (any, typically 1..=8192); if not, only the common length is processed.
     pub fn process(&mut self, space: f32, tempo_bpm: f32, left: &mut [f32], right: &mut [f32]) {
+        self.process_with_send(space, tempo_bpm, left, right, None);
+    }
+
+    /// As [`Self::process`], with `send` (left and right, as long as the block) added to the
+    /// reverb's input only: what should sit deeper in the room than the dry mix puts it
+    /// (struck and plucked layers, kept inside the bed). Shorter sends are read as silence
+    /// past their end.
+    pub fn process_with_send(
+        &mut self,
+        space: f32,
+        tempo_bpm: f32,
+        left: &mut [f32],
+        right: &mut [f32],
+        send: Option<(&[f32], &[f32])>,
+    ) {
         let space = if space.is_finite() {
             space.clamp(0.0, 1.0)
         } else {
@@ -192,7 +207,21 @@ impl Effects {
                 self.update_control(space, delay_s);
             }
             let end = frames.min(start + CONTROL_FRAMES - self.control_phase);
-            self.process_control_block(&mut left[start..end], &mut right[start..end]);
+            let mut send_block = [[0.0f32; 2]; CONTROL_FRAMES];
+            if let Some((send_left, send_right)) = send {
+                for (n, frame) in send_block[..end - start].iter_mut().enumerate() {
+                    let i = start + n;
+                    *frame = [
+                        send_left
+                            .get(i)
+                            .map_or(0.0, |&x| sanitize(x, guard::INPUT_LIMIT)),
+                        send_right
+                            .get(i)
+                            .map_or(0.0, |&x| sanitize(x, guard::INPUT_LIMIT)),
+                    ];
+                }
+            }
+            self.process_control_block(&mut left[start..end], &mut right[start..end], &send_block);
             self.control_phase = (self.control_phase + end - start) % CONTROL_FRAMES;
             start = end;
         }
@@ -214,7 +243,12 @@ impl Effects {
 
     /// Up to one control block (≤ [`CONTROL_FRAMES`] frames) through the whole chain, stage
     /// by stage, with the intermediate signals in stack arrays.
-    fn process_control_block(&mut self, left: &mut [f32], right: &mut [f32]) {
+    fn process_control_block(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        send: &[[f32; 2]; CONTROL_FRAMES],
+    ) {
         let frames = left.len();
         let mut echo = [[0.0f32; 2]; CONTROL_FRAMES];
         let mut verb = [[0.0f32; 2]; CONTROL_FRAMES];
@@ -228,8 +262,9 @@ impl Effects {
             echo[n] = [l, r];
         }
         for n in 0..frames {
-            let send_left = left[n] + ECHO_TO_REVERB * echo[n][0] + self.noise.next();
-            let send_right = right[n] + ECHO_TO_REVERB * echo[n][1] + self.noise.next();
+            let send_left = left[n] + ECHO_TO_REVERB * echo[n][0] + send[n][0] + self.noise.next();
+            let send_right =
+                right[n] + ECHO_TO_REVERB * echo[n][1] + send[n][1] + self.noise.next();
             let (l, r) = self.reverb.process(send_left, send_right);
             verb[n] = [l, r];
         }

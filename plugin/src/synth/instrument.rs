@@ -18,6 +18,7 @@ pub struct PartialSpec {
     /// 0 sustains.
     pub decay_per_s: f32,
     /// Rate of this partial's slow amplitude swell in Hz (0 = none): what makes a pad evolve.
+    /// A second swell runs at 0.37 × this rate, so the two never line up into a loop.
     pub motion_hz: f32,
 }
 
@@ -57,6 +58,23 @@ pub struct Instrument {
     pub pan_motion: f32,
     /// Rate of the slow pan motion, Hz.
     pub pan_hz: f32,
+    /// How deep each partial's swells go, 0..=1: a partial's amplitude wanders between
+    /// `1 - breath` and 1 of its value, on its own two slow sines (rates from `motion_hz`).
+    pub breath: f32,
+    /// How far each partial's pitch wanders from its place, cents, with its second swell: a
+    /// slow unison spread, so a chord never settles into a fixed beating pattern.
+    pub spread_cents: f32,
+    /// Depth of the slow spectral sweep, as an extra tilt exponent 0..=`sweep`: the voice
+    /// darkens and opens again, as a slow filter would, without any filter.
+    pub sweep: f32,
+    /// Rate of the spectral sweep, Hz (a cycle over bars).
+    pub sweep_hz: f32,
+    /// Whether the voice is struck and stands over the bed (the melody's bell): such voices
+    /// are rendered apart, so the engine can send them deeper into the reverb than the pads.
+    pub lead: bool,
+    /// Attack added at full softness (see [`super::allocator::NoteRequest::softness`]),
+    /// seconds: how much a struck voice rounds off when the music is quiet.
+    pub soft_attack_s: f32,
 }
 
 /// The instruments the composer can ask for.
@@ -94,32 +112,33 @@ const fn p(ratio: f32, amp: f32, decay_per_s: f32, motion_hz: f32) -> PartialSpe
 }
 
 /// Harmonics 1–12 in two slightly detuned copies (±4 cents), rolling off like a soft saw, each
-/// swelling at its own slow rate so the timbre keeps moving.
+/// swelling at its own slow rate (periods of 1.6 to 5.6 s, and 1/0.37 × those) so the timbre
+/// breathes: the partials rise and fall independently, like the bow changes of a section.
 const WARM_PAD_PARTIALS: [PartialSpec; 24] = [
-    p(0.9977, 0.70, 0.0, 0.050),
-    p(1.0023, 0.70, 0.0, 0.061),
-    p(1.9954, 0.42, 0.0, 0.072),
-    p(2.0046, 0.42, 0.0, 0.043),
-    p(2.9931, 0.28, 0.0, 0.083),
-    p(3.0069, 0.28, 0.0, 0.057),
-    p(3.9908, 0.20, 0.0, 0.091),
-    p(4.0092, 0.20, 0.0, 0.066),
-    p(4.9885, 0.15, 0.0, 0.104),
-    p(5.0115, 0.15, 0.0, 0.077),
-    p(5.9862, 0.11, 0.0, 0.112),
-    p(6.0138, 0.11, 0.0, 0.088),
-    p(6.9839, 0.08, 0.0, 0.121),
-    p(7.0161, 0.08, 0.0, 0.097),
-    p(7.9816, 0.06, 0.0, 0.133),
-    p(8.0184, 0.06, 0.0, 0.109),
-    p(8.9793, 0.05, 0.0, 0.142),
-    p(9.0207, 0.05, 0.0, 0.118),
-    p(9.9770, 0.04, 0.0, 0.151),
-    p(10.0230, 0.04, 0.0, 0.127),
-    p(10.9747, 0.03, 0.0, 0.163),
-    p(11.0253, 0.03, 0.0, 0.139),
-    p(11.9724, 0.02, 0.0, 0.171),
-    p(12.0276, 0.02, 0.0, 0.148),
+    p(0.9977, 0.70, 0.0, 0.179),
+    p(1.0023, 0.70, 0.0, 0.217),
+    p(1.9954, 0.42, 0.0, 0.258),
+    p(2.0046, 0.42, 0.0, 0.193),
+    p(2.9931, 0.28, 0.0, 0.298),
+    p(3.0069, 0.28, 0.0, 0.232),
+    p(3.9908, 0.20, 0.0, 0.328),
+    p(4.0092, 0.20, 0.0, 0.266),
+    p(4.9885, 0.15, 0.0, 0.372),
+    p(5.0115, 0.15, 0.0, 0.307),
+    p(5.9862, 0.11, 0.0, 0.400),
+    p(6.0138, 0.11, 0.0, 0.339),
+    p(6.9839, 0.08, 0.0, 0.434),
+    p(7.0161, 0.08, 0.0, 0.365),
+    p(7.9816, 0.06, 0.0, 0.477),
+    p(8.0184, 0.06, 0.0, 0.406),
+    p(8.9793, 0.05, 0.0, 0.508),
+    p(9.0207, 0.05, 0.0, 0.445),
+    p(9.9770, 0.04, 0.0, 0.542),
+    p(10.0230, 0.04, 0.0, 0.477),
+    p(10.9747, 0.03, 0.0, 0.585),
+    p(11.0253, 0.03, 0.0, 0.519),
+    p(11.9724, 0.02, 0.0, 0.613),
+    p(12.0276, 0.02, 0.0, 0.553),
 ];
 
 /// The warm pad.
@@ -127,18 +146,24 @@ pub const WARM_PAD: Instrument = Instrument {
     name: "warm pad",
     partials: &WARM_PAD_PARTIALS,
     envelope: Envelope {
-        attack_s: 2.5,
+        attack_s: 4.0,
         decay_s: 8.0,
         sustain: 0.8,
-        release_s: 7.0,
+        release_s: 8.0,
     },
-    level: 0.055,
+    level: 0.068,
     tilt_dark: 1.4,
     tilt_bright: 0.1,
     drift_cents: 3.0,
     drift_hz: 0.09,
     pan_motion: 0.25,
     pan_hz: 0.03,
+    breath: 0.95,
+    spread_cents: 6.0,
+    sweep: 1.5,
+    sweep_hz: 0.1,
+    lead: false,
+    soft_attack_s: 0.0,
 };
 
 /// A struck glass: a near-harmonic fundamental and octave with inharmonic upper modes (ratios
@@ -173,6 +198,14 @@ pub const GLASS_BELL: Instrument = Instrument {
     drift_hz: 0.2,
     pan_motion: 0.15,
     pan_hz: 0.05,
+    breath: 0.0,
+    spread_cents: 0.0,
+    sweep: 0.0,
+    sweep_hz: 0.0,
+    // Struck at high Intensity, bowed glass when the music is quiet: a 6 ms attack becomes
+    // up to 0.2 s, and the ring no longer steps out of the pad.
+    lead: true,
+    soft_attack_s: 0.2,
 };
 
 /// A sine-heavy sub with a little second and third harmonic so it is heard on small speakers.
@@ -188,8 +221,9 @@ const SUB_DRONE_PARTIALS: [PartialSpec; 5] = [
 pub const SUB_DRONE: Instrument = Instrument {
     name: "sub drone",
     partials: &SUB_DRONE_PARTIALS,
+    // Slower than the pad, so a piece opens on the chord rather than on the bare pedal.
     envelope: Envelope {
-        attack_s: 4.0,
+        attack_s: 6.0,
         decay_s: 10.0,
         sustain: 0.9,
         release_s: 9.0,
@@ -201,6 +235,12 @@ pub const SUB_DRONE: Instrument = Instrument {
     drift_hz: 0.05,
     pan_motion: 0.05,
     pan_hz: 0.02,
+    breath: 0.35,
+    spread_cents: 1.0,
+    sweep: 0.4,
+    sweep_hz: 0.021,
+    lead: false,
+    soft_attack_s: 0.0,
 };
 
 /// Octave-spread soft sines: air above the pad.
@@ -218,10 +258,10 @@ pub const SHIMMER: Instrument = Instrument {
     name: "shimmer",
     partials: &SHIMMER_PARTIALS,
     envelope: Envelope {
-        attack_s: 0.8,
+        attack_s: 2.5,
         decay_s: 6.0,
         sustain: 0.5,
-        release_s: 5.0,
+        release_s: 6.0,
     },
     level: 0.05,
     tilt_dark: 1.2,
@@ -230,6 +270,12 @@ pub const SHIMMER: Instrument = Instrument {
     drift_hz: 0.15,
     pan_motion: 0.6,
     pan_hz: 0.07,
+    breath: 0.7,
+    spread_cents: 6.0,
+    sweep: 0.6,
+    sweep_hz: 0.06,
+    lead: false,
+    soft_attack_s: 0.0,
 };
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub const STEAL_RELEASE_S: f32 = 0.06;
 const T60_TAUS: f64 = 6.907_755;
 /// Level below which a releasing voice is finished (-90 dB).
 const SILENT_LEVEL: f32 = 3.0e-5;
+/// Rate of each partial's second swell (and of its pitch wander) relative to its first.
+const SECOND_SWELL: f64 = 0.37;
 
 /// Where the envelope is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,11 @@ pub struct Voice {
     tilt_gains: [f32; MAX_PARTIALS],
     /// The tilt exponent `tilt_gains` belong to (NaN: none).
     tilt_gains_for: f32,
+    /// Linear attack time of this note, seconds: the instrument's, plus its soft attack as far
+    /// as the note asked for softness.
+    attack_s: f32,
+    /// `ln(ratio)` of each partial, for the spectral sweep's `ratio^-s` as one `exp`.
+    ln_ratios: [f32; MAX_PARTIALS],
 }
 
 impl Voice {
@@ -91,6 +98,10 @@ impl Voice {
         let mut phases = [0.0; MAX_PARTIALS];
         for (k, phase) in phases.iter_mut().enumerate() {
             *phase = (hash * (k as f64 * 7.31 + 1.0)).fract();
+        }
+        let mut ln_ratios = [0.0; MAX_PARTIALS];
+        for (ln_ratio, partial) in ln_ratios.iter_mut().zip(instrument.partials) {
+            *ln_ratio = partial.ratio.ln();
         }
         Self {
             instrument,
@@ -125,7 +136,23 @@ impl Voice {
             shapes_age_s: f64::NAN,
             tilt_gains: [1.0; MAX_PARTIALS],
             tilt_gains_for: f32::NAN,
+            attack_s: instrument.envelope.attack_s,
+            ln_ratios,
         }
+    }
+
+    /// The same note with its attack softened by `softness` (0 = as the instrument strikes,
+    /// 1 = its [`Instrument::soft_attack_s`] longer; anything else is clamped, NaN reads as 0).
+    /// Only before the first block: it sets how the note begins.
+    pub fn with_softness(mut self, softness: f32) -> Self {
+        let softness = if softness.is_finite() {
+            softness.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.attack_s =
+            self.instrument.envelope.attack_s + softness * self.instrument.soft_attack_s;
+        self
     }
 
     /// The envelope stage.
@@ -136,6 +163,16 @@ impl Voice {
     /// The current envelope level, 0..=1.
     pub fn level(&self) -> f32 {
         self.level
+    }
+
+    /// The note's velocity, 0..=1.
+    pub fn velocity(&self) -> f32 {
+        self.velocity
+    }
+
+    /// The instrument playing the note.
+    pub fn instrument(&self) -> &'static Instrument {
+        self.instrument
     }
 
     /// Seconds since the note started.
@@ -189,16 +226,18 @@ impl Voice {
         let inv_frames = 1.0 / frames as f32;
         let voice_gain = inst.level * self.velocity;
         let shapes_valid = self.shapes_age_s == age_start;
-        for (k, partial) in inst.partials.iter().enumerate() {
-            let freq = self.freq_hz * partial.ratio as f64 * drift;
+        let sweep_start = self.sweep(age_start);
+        let sweep_end = self.sweep(age_end);
+        for k in 0..inst.partials.len() {
+            let freq = self.partial_freq_hz(k, age_start, drift);
             let band = band_limit_gain(freq / sample_rate);
             if band > 0.0 {
-                let base = voice_gain * partial.amp * self.tilt_gains[k] * band;
+                let base = voice_gain * inst.partials[k].amp * self.tilt_gains[k] * band;
                 let shape_start = match self.shapes[k] {
                     shape if shapes_valid && !shape.is_nan() => shape,
-                    _ => self.partial_shape(k, age_start),
+                    _ => self.partial_shape(k, age_start, sweep_start),
                 };
-                let shape_end = self.partial_shape(k, age_end);
+                let shape_end = self.partial_shape(k, age_end, sweep_end);
                 self.shapes[k] = shape_end;
                 let amp_start = base * level_start * shape_start;
                 let amp_end = base * level_end * shape_end;
@@ -236,18 +275,60 @@ impl Voice {
         }
     }
 
-    /// Decay and slow swell of partial `k` at `age_s`.
-    fn partial_shape(&self, k: usize, age_s: f64) -> f32 {
-        let spec = &self.instrument.partials[k];
+    /// Decay, breathing swells and spectral sweep of partial `k` at `age_s`, where the sweep's
+    /// extra tilt exponent is `sweep` (from [`Self::sweep`] at the same age).
+    fn partial_shape(&self, k: usize, age_s: f64, sweep: f32) -> f32 {
+        let inst = self.instrument;
+        let spec = &inst.partials[k];
         let decay = (-(spec.decay_per_s as f64) * age_s).exp();
-        let swell = if spec.motion_hz > 0.0 {
-            0.75 + 0.25
-                * (TAU * (spec.motion_hz as f64 * age_s + self.motion_offset * (k + 1) as f64))
-                    .sin()
+        let swell = if spec.motion_hz > 0.0 && inst.breath > 0.0 {
+            // Two sines at unrelated rates, weighted 0.3 and 0.2 around 0.5: a dip in 0..=1
+            // that never repeats exactly, scaled by how deep this instrument breathes.
+            let dip = 0.5
+                - 0.3 * self.swell_phase(k, age_s, 1.0).sin()
+                - 0.2 * self.swell_phase(k, age_s, SECOND_SWELL).sin();
+            1.0 - inst.breath as f64 * dip
         } else {
             1.0
         };
-        (decay * swell) as f32
+        let swept = if sweep > 0.0 {
+            (-(sweep * self.ln_ratios[k]) as f64).exp()
+        } else {
+            1.0
+        };
+        (decay * swell * swept) as f32
+    }
+
+    /// Phase in radians of partial `k`'s swell at `rate` × its `motion_hz`, at `age_s`.
+    fn swell_phase(&self, k: usize, age_s: f64, rate: f64) -> f64 {
+        let spec = &self.instrument.partials[k];
+        TAU * (spec.motion_hz as f64 * rate * age_s + self.motion_offset * (k as f64 * rate + 1.0))
+    }
+
+    /// The spectral sweep's extra tilt exponent at `age_s`, 0..=`sweep`: 0 is the
+    /// instrument's own spectrum, more is darker.
+    fn sweep(&self, age_s: f64) -> f32 {
+        let inst = self.instrument;
+        if inst.sweep <= 0.0 {
+            return 0.0;
+        }
+        let phase = TAU * (inst.sweep_hz as f64 * age_s + 3.0 * self.motion_offset);
+        (inst.sweep as f64 * (0.5 + 0.5 * phase.sin())) as f32
+    }
+
+    /// Frequency of partial `k` over the block starting at `age_s`, with the voice's `drift`:
+    /// its ratio, detuned by its own slow wander of up to ±`spread_cents`.
+    fn partial_freq_hz(&self, k: usize, age_s: f64, drift: f64) -> f64 {
+        let inst = self.instrument;
+        let ratio = inst.partials[k].ratio as f64;
+        let spread = if inst.spread_cents > 0.0 {
+            // A few cents: 2^(c/1200) ≈ 1 + c·ln2/1200 to within 1e-7.
+            let cents = inst.spread_cents as f64 * self.swell_phase(k, age_s, SECOND_SWELL).cos();
+            1.0 + cents * (std::f64::consts::LN_2 / 1200.0)
+        } else {
+            1.0
+        };
+        self.freq_hz * ratio * drift * spread
     }
 
     /// Equal-power gains for the pan position at `age_s`.
@@ -270,8 +351,8 @@ impl Voice {
 
     fn advance_phases(&mut self, dt: f64, age_start: f64) {
         let drift = self.drift_ratio(age_start);
-        for (k, partial) in self.instrument.partials.iter().enumerate() {
-            let cycles = self.freq_hz * partial.ratio as f64 * drift * dt;
+        for k in 0..self.instrument.partials.len() {
+            let cycles = self.partial_freq_hz(k, age_start, drift) * dt;
             self.phases[k] = (self.phases[k] + cycles).fract();
         }
     }
@@ -287,7 +368,7 @@ impl Voice {
             }
             match self.stage {
                 Stage::Attack => {
-                    let rate = 1.0 / env.attack_s.max(1e-4) as f64;
+                    let rate = 1.0 / self.attack_s.max(1e-4) as f64;
                     let to_top = (1.0 - self.level as f64) / rate;
                     let step = remaining.min(to_top).min(self.hold_s);
                     self.level = (self.level as f64 + rate * step).min(1.0) as f32;

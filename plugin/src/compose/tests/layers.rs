@@ -139,6 +139,24 @@ fn no_percussion_below_intensity_point_one() {
 }
 
 #[test]
+fn the_pulse_is_absent_below_intensity_point_three_and_plays_above() {
+    let pulses = |intensity| -> usize {
+        (0..10)
+            .map(|seed| {
+                render(seed, settings(Key::E, Scale::Major, intensity), 1000.0)
+                    .iter()
+                    .filter(|e| e.layer == Layer::Percussion(PercussionKind::Pulse))
+                    .count()
+            })
+            .sum()
+    };
+    for intensity in [0.1, 0.2, 0.29] {
+        assert_eq!(pulses(intensity), 0, "pulses at intensity {intensity}");
+    }
+    assert!(pulses(0.6) > 0, "no pulse at intensity 0.6");
+}
+
+#[test]
 fn percussion_grows_with_intensity_and_stays_sparse() {
     let hits = |intensity| -> usize {
         (0..6)
