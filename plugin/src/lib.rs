@@ -171,7 +171,10 @@ impl Plugin for Auralis {
         names: PortNames::const_default(),
     }];
 
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    // CCs too, for the sustain pedal (CC 64) and all-notes-off that Follow honours. In VST3,
+    // which has no CC events, the framework receives them as 16 × 130 hidden, read-only
+    // parameters (IMidiMapping), the only way VST3 hosts pass CCs to an instrument.
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
