@@ -28,10 +28,11 @@ mod transitions;
 mod tests;
 
 pub use event::{ChordInfo, Layer, NoteEvent, PercussionKind};
+pub use harmony::HeldHarmony;
 pub use settings::{ComposerSettings, DEFAULT_TEMPO_BPM, MAX_TEMPO_BPM, MIN_TEMPO_BPM};
 
 use form::{BARS_PER_PHRASE, BEATS_PER_BAR, percussion_level, texture_level};
-use phrase::{LeadIn, PhrasePlan};
+use phrase::{Hold, LeadIn, PhrasePlan};
 
 /// Initial capacity of the phrase event buffer (a dense phrase holds ~100).
 const PHRASE_EVENT_CAPACITY: usize = 160;
@@ -65,6 +66,8 @@ pub struct Composer {
     plan: PhrasePlan,
     /// The bar being emitted.
     bar: BarEvents,
+    /// The player's held chord, while the engine follows one (Follow = Chords).
+    hold: Option<Hold>,
 }
 
 /// Bar containing `beat` (beats are never negative here).
@@ -81,12 +84,13 @@ impl Composer {
             seed,
             settings,
             position_beats: 0.0,
-            plan: PhrasePlan::new(seed, 0, settings, LeadIn::Lookback, events),
+            plan: PhrasePlan::new(seed, 0, settings, LeadIn::Lookback, events, None, None),
             bar: BarEvents {
                 index: None,
                 events: Vec::with_capacity(BAR_EVENT_CAPACITY),
                 cursor: 0,
             },
+            hold: None,
         }
     }
 
@@ -146,9 +150,54 @@ impl Composer {
         self.position_beats = if beat.is_finite() { beat.max(0.0) } else { 0.0 };
         self.bar.index = None;
         self.bar.cursor = 0;
-        let phrase = bar_of(self.position_beats) / BARS_PER_PHRASE;
+        let bar = bar_of(self.position_beats);
+        if let Some(hold) = &mut self.hold {
+            // The player still holds the chord wherever the host jumped to.
+            hold.from_bar = hold.from_bar.min(bar);
+        }
         let events = std::mem::take(&mut self.plan.events);
-        self.plan = PhrasePlan::new(self.seed, phrase, self.settings, LeadIn::Lookback, events);
+        self.plan = PhrasePlan::new(
+            self.seed,
+            bar / BARS_PER_PHRASE,
+            self.settings,
+            LeadIn::Lookback,
+            events,
+            self.hold,
+            None,
+        );
+    }
+
+    /// Plays `harmony`, the chord the player holds, from `beat` on, or with `None` ends the
+    /// hold there and goes back to the composer's own progression. The chord there is
+    /// voice-led from the one sounding, and the position moves to `beat` (clamped to ≥ 0) to
+    /// emit the new plan from there: the caller drops what it was sent for `beat` on and
+    /// restarts the [`sustained_notes`](Self::sustained_notes), as after a seek.
+    pub fn follow_harmony(&mut self, beat: f64, harmony: Option<HeldHarmony>) {
+        let beat = if beat.is_finite() { beat.max(0.0) } else { 0.0 };
+        let bar = bar_of(beat);
+        let (phrase, bar_in_phrase) = (bar / BARS_PER_PHRASE, (bar % BARS_PER_PHRASE) as u32);
+        let sounding = if self.plan.index == phrase {
+            self.plan.voicing_at_bar(bar_in_phrase)
+        } else {
+            self.plan.last_voicing()
+        };
+        self.hold = harmony.map(|harmony| Hold {
+            harmony,
+            from_bar: bar,
+        });
+        self.position_beats = beat;
+        self.bar.index = None;
+        self.bar.cursor = 0;
+        let events = std::mem::take(&mut self.plan.events);
+        self.plan = PhrasePlan::new(
+            self.seed,
+            phrase,
+            self.settings,
+            LeadIn::Lookback,
+            events,
+            self.hold,
+            Some((bar_in_phrase, sounding)),
+        );
     }
 
     /// Appends the drone, pad and melody notes of the current phrase that
@@ -156,10 +205,23 @@ impl Composer {
     /// position with their remaining duration. Useful after
     /// [`seek`](Self::seek) so a jump into a long chord is not silent.
     pub fn sustained_notes(&self, out: &mut Vec<NoteEvent>) {
+        self.restart_sounding(f64::NEG_INFINITY, out);
+    }
+
+    /// Like [`sustained_notes`](Self::sustained_notes), but only the notes of the chord in
+    /// effect at the position: what a harmony change restarts, without the legato tail of the
+    /// chord before it.
+    pub fn sustained_chord_notes(&self, out: &mut Vec<NoteEvent>) {
+        self.restart_sounding(self.current_chord().start_beat, out);
+    }
+
+    /// The drone, pad and melody notes that started at or after `since` and before the
+    /// position and still sound, restarted at the position.
+    fn restart_sounding(&self, since: f64, out: &mut Vec<NoteEvent>) {
         let now = self.position_beats;
         for event in &self.plan.events {
             let end = event.start_beat + event.duration_beats;
-            if event.start_beat < now && end > now {
+            if event.start_beat >= since && event.start_beat < now && end > now {
                 out.push(NoteEvent {
                     start_beat: now,
                     duration_beats: end - now,
@@ -202,7 +264,15 @@ impl Composer {
         if bar_in_phrase == 0 && self.plan.settings != self.settings {
             let events = std::mem::take(&mut self.plan.events);
             let (index, source) = (self.plan.index, self.plan.lead_in_source);
-            self.plan = PhrasePlan::new(self.seed, index, self.settings, source, events);
+            self.plan = PhrasePlan::new(
+                self.seed,
+                index,
+                self.settings,
+                source,
+                events,
+                self.hold,
+                None,
+            );
         } else {
             self.apply_tonality_at(bar_in_phrase);
         }
@@ -223,7 +293,15 @@ impl Composer {
             LeadIn::Lookback
         };
         let events = std::mem::take(&mut self.plan.events);
-        self.plan = PhrasePlan::new(self.seed, phrase, self.settings, lead_in, events);
+        self.plan = PhrasePlan::new(
+            self.seed,
+            phrase,
+            self.settings,
+            lead_in,
+            events,
+            self.hold,
+            None,
+        );
     }
 
     /// Re-plans from the chord starting at `bar_in_phrase`, if one does and
@@ -232,8 +310,12 @@ impl Composer {
         let Some(index) = self.plan.progression.index_starting_at(bar_in_phrase) else {
             return;
         };
-        let planned = self.plan.progression.chords()[index];
-        if planned.key != self.settings.key || planned.scale != self.settings.scale {
+        let chords = self.plan.progression.chords();
+        let planned = chords[index];
+        let moved = planned.key != self.settings.key || planned.scale != self.settings.scale;
+        // The player's chord keeps its own scale whatever the key, and holds to the end of the
+        // phrase: the new key waits for the hold to end or the next phrase.
+        if moved && !chords.iter().any(|chord| chord.held) {
             self.plan
                 .splice(self.seed, index, self.settings.key, self.settings.scale);
         }

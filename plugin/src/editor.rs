@@ -61,8 +61,8 @@ mod help {
     pub const NEW_SEED: &str = "A new seed: different music in the same mood";
     pub const GAIN: &str = "Output level in decibels";
     pub const MIDI_OUT: &str = "Which layers are also sent out as MIDI notes to the host";
-    pub const FOLLOW: &str =
-        "Key: the music moves to the key of the notes played into Auralis on its MIDI input";
+    pub const FOLLOW: &str = "What the music follows of the notes played into Auralis: Chords \
+        plays the chord held, Key moves to the key of what is played";
     pub const PRESET: &str = "A mood: key, scale, tempo, intensity, brightness, space and seed \
                               together. Save your own with Save as…";
     pub const MONITOR: &str = "Stream the output to browsers on this machine (the web monitor)";

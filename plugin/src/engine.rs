@@ -8,6 +8,7 @@
 //! requests a fixed lead ahead. The engine thread may allocate, block and log; it never holds
 //! anything the audio thread waits for.
 
+mod adoption;
 mod config;
 mod core;
 pub mod feed;

@@ -172,6 +172,10 @@ impl Plugin for Auralis {
         names: PortNames::const_default(),
     }];
 
+    // Notes only. CCs (the sustain pedal that Follow honours in `render --midi-in`) would need
+    // `MidiCCs`, which in VST3, having no CC events, becomes 16 × 130 hidden parameters
+    // (IMidiMapping): hosts that list every parameter then show 2,091 of them and one took
+    // 18 s to load the plugin. Until CCs can reach CLAP alone, a held chord is held by its keys.
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;

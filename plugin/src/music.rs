@@ -7,6 +7,7 @@
 //! to play, this module only says what notes a decision means.
 
 pub mod chord;
+pub mod chord_finding;
 pub mod chord_quality;
 pub mod key;
 pub mod key_finding;
@@ -17,6 +18,7 @@ pub mod voice_leading;
 pub mod voicing;
 
 pub use chord::{Chord, ChordColour};
+pub use chord_finding::{chord_scale, recognize_chord};
 pub use chord_quality::ChordQuality;
 pub use key::{Key, pitch_class_name};
 pub use key_finding::{KeyEstimate, estimate_key, fit_to};

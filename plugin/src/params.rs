@@ -180,6 +180,11 @@ pub enum FollowMode {
     /// minor); the composer writes its own progressions in it.
     #[id = "key"]
     Key,
+    /// The chords: the notes held (any channel, the sustain pedal honoured) are named as a
+    /// chord, which the composer plays from the next beat (the next bar at low Intensity) until
+    /// a few bars after they are released.
+    #[id = "chords"]
+    Chords,
 }
 
 /// Auralis's parameters. See the module docs for the stability rules.

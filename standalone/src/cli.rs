@@ -120,6 +120,14 @@ pub struct RenderArgs {
     /// channels of the plugin's MIDI out), alone or beside --out.
     #[arg(long)]
     pub midi: Option<PathBuf>,
+    /// A Standard MIDI File played into the render as a host plays a MIDI track into the
+    /// plugin (every track and channel): with --follow, the music follows its chords or key.
+    #[arg(long, value_name = "FILE")]
+    pub midi_in: Option<PathBuf>,
+    /// What the music follows of the notes of --midi-in: off, key or chords. [default: chords
+    /// with --midi-in, else off]
+    #[arg(long, value_parser = parse_follow, requires = "midi_in")]
+    pub follow: Option<FollowMode>,
     /// Sample rate in Hz.
     #[arg(long, default_value = "48000", value_parser = parse_sample_rate)]
     pub sample_rate: SampleRate,
@@ -149,6 +157,17 @@ fn parse_solo_layer(value: &str) -> Result<SoloLayer, String> {
             let names: Vec<&str> = SoloLayer::NAMED.iter().map(|(name, _)| *name).collect();
             format!("unknown layer {value:?}; layers: {}", names.join(", "))
         })
+}
+
+fn parse_follow(value: &str) -> Result<FollowMode, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "off" => Ok(FollowMode::Off),
+        "key" => Ok(FollowMode::Key),
+        "chords" => Ok(FollowMode::Chords),
+        _ => Err(format!(
+            "{value:?} is not a Follow mode; use off, key or chords"
+        )),
+    }
 }
 
 fn parse_bits(value: &str) -> Result<u16, String> {
@@ -244,7 +263,7 @@ impl MusicArgs {
             seed: self.seed.unwrap_or(base.seed),
             // Nothing without a host receives MIDI.
             midi_out: MidiLayers::Off,
-            // Nothing plays into a render or a server yet.
+            // Only `render --midi-in` plays notes in, and it sets Follow itself.
             follow: FollowMode::Off,
         }
     }

@@ -2,14 +2,16 @@
 //!
 //! - `auralis run [nice-plug options]`: the plugin with an audio device (JACK, ALSA or the dummy
 //!   backend) and its window.
-//! - `auralis render --seconds S --out FILE.wav [--midi FILE.mid] [musical flags]`: offline,
-//!   deterministic, as fast as the machine allows; the notes played as a MIDI file too.
+//! - `auralis render --seconds S --out FILE.wav [--midi FILE.mid] [--midi-in SONG.mid]
+//!   [musical flags]`: offline, deterministic, as fast as the machine allows; the notes played
+//!   as a MIDI file too, and a song's MIDI played in for Follow.
 //! - `auralis serve [--bind] [--port] [--token] [musical flags]`: headless, streamed to browsers.
 
 mod api;
 mod cli;
 mod live;
 mod midi_file;
+mod midi_input;
 mod render;
 mod serve;
 

@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use auralis::engine::{ENGINE_BLOCK_FRAMES, EngineCore};
-use auralis::params::MidiLayers;
+use auralis::params::{FollowMode, MidiLayers};
 use auralis::realtime::denormals::DenormalGuard;
 use auralis::realtime::{NoteOutConsumer, note_ring};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::RenderArgs;
 use crate::midi_file::MidiRecording;
+use crate::midi_input;
 
 /// A WAV file being written, under its temporary name.
 type WavWriter = hound::WavWriter<std::io::BufWriter<fs::File>>;
@@ -67,6 +68,15 @@ fn write(args: &RenderArgs, temps: &[PathBuf]) -> Result<()> {
     if midi_temp.is_some() {
         settings.midi_out = MidiLayers::All;
     }
+    let input = match &args.midi_in {
+        Some(path) => {
+            settings.follow = args.follow.unwrap_or(FollowMode::Chords);
+            midi_input::read(path, args.sample_rate)
+                .with_context(|| format!("--midi-in {}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let mut input = input.into_iter().peekable();
     // Offline, a slow GPU only makes the render slower: give it all the time it needs.
     let mut engine = EngineCore::with_renderer(
         args.sample_rate,
@@ -95,6 +105,10 @@ fn write(args: &RenderArgs, temps: &[PathBuf]) -> Result<()> {
     progress.set_message(format!("{:.1} s", args.seconds));
     while done < total_frames {
         let frames = (total_frames - done).min(ENGINE_BLOCK_FRAMES as u64) as usize;
+        // Handed over block by block, as a host would: the engine's input queue is bounded.
+        while let Some(event) = input.next_if(|event| event.frame < done + frames as u64) {
+            engine.receive_midi(event);
+        }
         engine.render(&settings, None, &mut block[..frames]);
         if let (Some(writer), Some(out)) = (wav.as_mut(), &args.out) {
             // A full disk shows up here, part way through: say where, and why.

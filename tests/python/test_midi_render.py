@@ -119,3 +119,80 @@ def test_a_render_needs_somewhere_to_go():
     )
     assert result.returncode != 0
     assert "--midi" in result.stderr and "--out" in result.stderr, result.stderr
+
+
+#: Am – F – Dm7 – E7 as a player voices them (MIDI notes), one bar each.
+PROGRESSION = [("Am", [45, 57, 60, 64]), ("F", [41, 57, 60, 65]), ("Dm7", [38, 57, 60, 65]),
+               ("E7", [40, 56, 59, 62])]
+PLAYED_BARS = 8
+FOLLOW_BPM = 120
+TICKS = 480
+
+
+def song(path: Path) -> None:
+    """A type 1 song file: a conductor track at 120 BPM and a chord track, from bar 1."""
+    song = mido.MidiFile(type=1, ticks_per_beat=TICKS)
+    conductor = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(FOLLOW_BPM))])
+    chords = mido.MidiTrack([mido.MetaMessage("track_name", name="chords")])
+    bar = 4 * TICKS
+    now = 0
+    for index in range(PLAYED_BARS):
+        start = (index + 1) * bar
+        keys = PROGRESSION[index % 4][1]
+        for n, key in enumerate(keys):
+            chords.append(mido.Message("note_on", channel=5, note=key, velocity=90,
+                                       time=start - now if n == 0 else 0))
+            now = start
+        for n, key in enumerate(keys):
+            # Lifted a 32nd before the next chord, as a player does.
+            chords.append(mido.Message("note_off", channel=5, note=key,
+                                       time=bar - TICKS // 8 if n == 0 else 0))
+        now = start + bar - TICKS // 8
+    song.tracks += [conductor, chords]
+    song.save(path)
+
+
+def test_a_render_with_midi_in_follows_the_songs_chords(tmp_path):
+    song_path, out = tmp_path / "song.mid", tmp_path / "followed.mid"
+    song(song_path)
+    result = subprocess.run(
+        [str(standalone()), "render", "--seconds", str(4 * (PLAYED_BARS + 1) * 60 / FOLLOW_BPM),
+         "--renderer", "cpu", "--key", "c", "--scale", "major", "--bpm", str(FOLLOW_BPM),
+         "--midi-in", str(song_path), "--midi", str(out)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    midi = mido.MidiFile(out)
+    seconds_per_beat = 60 / FOLLOW_BPM
+    # Absolute times (s) of the pad and drone notes, as (start, end, pitch class).
+    sounding = []
+    for track in midi.tracks[1:]:
+        if track.name not in ("pad", "drone"):
+            continue
+        now, started = 0.0, {}
+        for message in track:
+            now += mido.tick2second(message.time, midi.ticks_per_beat, mido.bpm2tempo(FOLLOW_BPM))
+            if message.type == "note_on" and message.velocity > 0:
+                started[message.note] = now
+            elif message.type in ("note_on", "note_off") and message.note in started:
+                sounding.append((started.pop(message.note), now, message.note % 12))
+    for index in range(PLAYED_BARS):
+        name, keys = PROGRESSION[index % 4]
+        chord = {key % 12 for key in keys}
+        bar_start = (index + 1) * 4 * seconds_per_beat
+        # From one beat into the bar to its end.
+        window = (bar_start + seconds_per_beat, bar_start + 4 * seconds_per_beat)
+        heard = {pc for start, end, pc in sounding if start < window[1] and end > window[0]}
+        assert heard, f"bar {index + 1}: no pad or drone notes"
+        assert len(heard - chord) <= 1, f"bar {index + 1}: {sorted(heard)} over {name} {sorted(chord)}"
+
+
+def test_midi_in_that_is_not_midi_is_refused_clearly(tmp_path):
+    bad = tmp_path / "song.mid"
+    bad.write_bytes(b"not a midi file")
+    result = subprocess.run(
+        [str(standalone()), "render", "--seconds", "1", "--midi-in", str(bad), "--out",
+         str(tmp_path / "x.wav")],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "song.mid" in result.stderr and "MIDI" in result.stderr, result.stderr
+    assert not (tmp_path / "x.wav").exists(), "no half-written output is left"

@@ -56,8 +56,14 @@ pub(crate) fn plan_accompaniment(
         let duration_beats = f64::from(planned.bars) * BEATS_PER_BAR + LEGATO_OVERLAP_BEATS;
 
         // The pedal stays on the tonic, restruck (legato) at each chord so a
-        // key change can move it without cutting a note already sent.
-        let drone = drone_note(planned.key.index(), arrangement.drone_high);
+        // key change can move it without cutting a note already sent; under a chord the player
+        // holds it takes the player's bass, which may not be the key's tonic.
+        let pedal = if planned.held {
+            planned.chord.bass_pc
+        } else {
+            planned.key.index()
+        };
+        let drone = drone_note(pedal, arrangement.drone_high);
         let drone_velocity = 0.3 + 0.1 * energy + dice.range(-0.02, 0.02) as f32;
         let mut push_drone = |midi_note: u8| {
             out.push(NoteEvent {

@@ -18,6 +18,18 @@ pub(crate) const MAX_CHORDS: usize = BARS_PER_PHRASE as usize;
 /// Tempo at which the harmonic-rhythm figures below hold as stated.
 const REFERENCE_TEMPO_BPM: f32 = 80.0;
 
+/// A chord the player holds (Follow = Chords), with the key and scale the melody uses over
+/// it (see [`crate::music::chord_scale`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HeldHarmony {
+    /// The chord, with the player's bass.
+    pub chord: Chord,
+    /// Key of the melody's scale over the chord.
+    pub key: Key,
+    /// The melody's scale over the chord: the music's own when it holds the chord.
+    pub scale: Scale,
+}
+
 /// One chord of a phrase's plan.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct PlannedChord {
@@ -35,6 +47,9 @@ pub(crate) struct PlannedChord {
     pub start_bar: u32,
     /// Length in bars (at least 1).
     pub bars: u32,
+    /// Whether this is the player's held chord, which a key change leaves alone and whose
+    /// bass the drone takes.
+    pub held: bool,
 }
 
 impl PlannedChord {
@@ -70,6 +85,37 @@ impl Progression {
     /// Index of the chord that starts exactly at `bar`, if any.
     pub(crate) fn index_starting_at(&self, bar: u32) -> Option<usize> {
         self.chords().iter().position(|c| c.start_bar == bar)
+    }
+
+    /// Plays `held` from `from_bar` (counted from the phrase start) to the end of the phrase:
+    /// the chord sounding before it is cut at `from_bar`, the ones after give way.
+    pub(crate) fn hold_from(&mut self, from_bar: u32, held: &HeldHarmony) {
+        let last_bar = BARS_PER_PHRASE as u32 - 1;
+        let from_bar = from_bar.min(last_bar);
+        let index = self.index_at_bar(from_bar);
+        let cut = &mut self.chords[index];
+        // Chords tile the phrase a bar or more each, so one that starts before `from_bar`
+        // (at most the last bar) is never the last of eight: `slot` stays in bounds.
+        let slot = if cut.start_bar < from_bar {
+            cut.bars = from_bar - cut.start_bar;
+            index + 1
+        } else {
+            index
+        };
+        self.chords[slot] = PlannedChord {
+            chord: held.chord,
+            degree: held
+                .scale
+                .degree_of_pitch_class(held.key, held.chord.root_pc)
+                .map_or(0, |degree| degree as i32),
+            borrowed: false,
+            key: held.key,
+            scale: held.scale,
+            start_bar: from_bar,
+            bars: BARS_PER_PHRASE as u32 - from_bar,
+            held: true,
+        };
+        self.len = slot + 1;
     }
 
     /// Replaces chords from `index` on with `other`'s (same bar layout).
@@ -196,6 +242,7 @@ pub(crate) fn plan_progression(
         scale,
         start_bar: 0,
         bars: 0,
+        held: false,
     }; MAX_CHORDS];
     let mut start_bar = 0;
     for i in 0..count {

@@ -12,9 +12,11 @@ use crate::compose::ComposerSettings;
 use crate::compose::accompaniment::{PAD_RANGE, plan_accompaniment};
 use crate::compose::event::NoteEvent;
 use crate::compose::form::{
-    Arrangement, BEATS_PER_BAR, PHRASE_BEATS, PhraseRole, arrangement, phrase_role,
+    Arrangement, BARS_PER_PHRASE, BEATS_PER_BAR, PHRASE_BEATS, PhraseRole, arrangement, phrase_role,
 };
-use crate::compose::harmony::{MAX_CHORDS, PlannedChord, Progression, plan_progression};
+use crate::compose::harmony::{
+    HeldHarmony, MAX_CHORDS, PlannedChord, Progression, plan_progression,
+};
 use crate::compose::melody::plan_melody;
 use crate::music::{Key, Scale, Voicing, voice_lead_with_voices};
 
@@ -31,6 +33,20 @@ pub(crate) enum LeadIn {
     /// The voicing actually playing (after a key change, to lead across it).
     From(Voicing),
 }
+
+/// The player's chord in time (Follow = Chords): held from `from_bar` (counted from the start
+/// of the piece) until the engine ends the hold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Hold {
+    /// The chord and the melody's scale over it.
+    pub harmony: HeldHarmony,
+    /// First bar it sounds in.
+    pub from_bar: u64,
+}
+
+/// The voicing actually sounding when the harmony changes mid-phrase, and the bar of the
+/// change: the chord there is voice-led from it rather than from the plan's own chain.
+pub(crate) type Relead = Option<(u32, Voicing)>;
 
 /// Everything decided for one phrase.
 #[derive(Clone, Debug)]
@@ -72,16 +88,26 @@ fn lookback_voicing(seed: u64, phrase: u64, settings: &ComposerSettings) -> Voic
 }
 
 impl PhrasePlan {
-    /// Plans `phrase` under `settings`, reusing `events`' allocation.
+    /// Plans `phrase` under `settings`, reusing `events`' allocation, with the player's held
+    /// chord from its bar on if there is one, and the chord at a harmony change led from the
+    /// voicing sounding there (`relead`).
     pub(crate) fn new(
         seed: u64,
         index: u64,
         settings: ComposerSettings,
         lead_in_source: LeadIn,
         mut events: Vec<NoteEvent>,
+        hold: Option<Hold>,
+        relead: Relead,
     ) -> PhrasePlan {
         let arrangement = arrangement(seed, index, settings.intensity);
-        let progression = plan_progression(seed, index, &settings, arrangement.energy);
+        let mut progression = plan_progression(seed, index, &settings, arrangement.energy);
+        let first_bar = index * BARS_PER_PHRASE;
+        let held = hold.filter(|hold| hold.from_bar < first_bar + BARS_PER_PHRASE);
+        if let Some(hold) = held {
+            let from_bar = hold.from_bar.saturating_sub(first_bar) as u32;
+            progression.hold_from(from_bar, &hold.harmony);
+        }
         let lead_in = match lead_in_source {
             LeadIn::Lookback => lookback_voicing(seed, index, &settings),
             LeadIn::From(voicing) => voicing,
@@ -97,9 +123,13 @@ impl PhrasePlan {
             voicings: [Voicing::EMPTY; MAX_CHORDS],
             lead_in,
             events,
-            spliced: false,
+            spliced: held.is_some() || relead.is_some(),
         };
         plan.voice_from(0);
+        if let Some((bar, sounding)) = relead {
+            let chord = plan.progression.index_at_bar(bar);
+            plan.lead_from(chord, sounding);
+        }
         plan_accompaniment(
             seed,
             index,
@@ -131,6 +161,11 @@ impl PhrasePlan {
         &self.progression.chords()[self.progression.index_at_bar(bar_in_phrase)]
     }
 
+    /// Voicing of the chord sounding in `bar_in_phrase`.
+    pub(crate) fn voicing_at_bar(&self, bar_in_phrase: u32) -> Voicing {
+        self.voicings[self.progression.index_at_bar(bar_in_phrase)]
+    }
+
     /// Voicing of the last chord.
     pub(crate) fn last_voicing(&self) -> Voicing {
         self.voicings[self.progression.chords().len() - 1]
@@ -145,11 +180,17 @@ impl PhrasePlan {
 
     /// Leads voicings from chord `from` to the end of the phrase.
     fn voice_from(&mut self, from: usize) {
-        let mut voicing = if from == 0 {
+        let before = if from == 0 {
             self.lead_in
         } else {
             self.voicings[from - 1]
         };
+        self.lead_from(from, before);
+    }
+
+    /// Leads voicings from chord `from` to the end of the phrase, the first from `before`.
+    fn lead_from(&mut self, from: usize, before: Voicing) {
+        let mut voicing = before;
         for (i, planned) in self.progression.chords().iter().enumerate().skip(from) {
             voicing = voice_lead_with_voices(
                 &voicing,
@@ -227,10 +268,18 @@ mod tests {
                     intensity,
                     tempo_bpm: 80.0,
                 };
-                let mut previous = PhrasePlan::new(seed, 0, settings, LeadIn::Lookback, Vec::new());
+                let mut previous =
+                    PhrasePlan::new(seed, 0, settings, LeadIn::Lookback, Vec::new(), None, None);
                 for phrase in 1..30 {
-                    let plan =
-                        PhrasePlan::new(seed, phrase, settings, LeadIn::Lookback, Vec::new());
+                    let plan = PhrasePlan::new(
+                        seed,
+                        phrase,
+                        settings,
+                        LeadIn::Lookback,
+                        Vec::new(),
+                        None,
+                        None,
+                    );
                     total += 1;
                     if plan.lead_in == previous.last_voicing() {
                         agree += 1;

@@ -19,6 +19,7 @@ use crate::synth::{
     Renderer, RendererChain, RendererChoice, RendererKind, SilentRenderer, VoiceAllocator,
 };
 
+use super::adoption::{Adoption, ChordFollowing};
 use super::feed::{FixedText, NowPlaying, NowPlayingFeed};
 use super::follow::Follower;
 use super::midi::MidiOut;
@@ -89,8 +90,10 @@ pub struct EngineCore {
     send_right: Vec<f32>,
     /// Notes out as MIDI, if a host listens.
     midi: MidiOut,
-    /// What the notes played in say about the key.
+    /// What the notes played in say about the key and the chord.
     follower: Follower,
+    /// The player's chord the composer plays (Follow = Chords), and the next change.
+    chords: ChordFollowing,
     /// What is playing, for the GUI and the web monitor.
     feed: Option<NowPlayingFeed>,
     /// Frames until the feed is refreshed again.
@@ -206,6 +209,7 @@ impl EngineCore {
             send_right: vec![0.0; ENGINE_BLOCK_FRAMES],
             midi: MidiOut::default(),
             follower: Follower::default(),
+            chords: ChordFollowing::default(),
             feed: None,
             feed_countdown: 0,
             reported_renderer: RendererKind::Silent,
@@ -278,6 +282,7 @@ impl EngineCore {
         self.feed_countdown = 0;
         self.midi.all_off(self.frames_rendered);
         self.follower.reset();
+        self.chords = ChordFollowing::default();
     }
 
     /// Takes over from `failed`, an engine that panicked, as if this engine had rendered its
@@ -332,6 +337,7 @@ impl EngineCore {
         let settings = &followed;
         self.follow_settings(settings, &timing);
         let end_beat = timing.start_beat + timing.beats_per_frame * frames as f64;
+        self.follow_chords(settings, &timing, end_beat);
         self.plan_until(end_beat + LOOKAHEAD_BEATS);
         self.play_due_notes(settings, &timing, end_beat, frames);
         self.mix_and_finish(settings, &timing, out);
@@ -354,16 +360,42 @@ impl EngineCore {
             self.restart_sustained();
             self.tonal.voices.release_all();
             self.midi.all_off(self.frames_rendered);
+            self.chords.restart_at(timing.start_beat);
         } else if timing.jumped {
             self.composer.seek(timing.start_beat);
             self.restart_sustained();
             self.tonal.voices.steal_all();
             self.midi.all_off(self.frames_rendered);
+            self.chords.restart_at(timing.start_beat);
         }
         if composer_settings != self.applied {
             self.applied = composer_settings;
             self.composer.set_settings(composer_settings);
         }
+    }
+
+    /// Follow = Chords: takes in what the player holds, and when a change lands in this block
+    /// hands it to the composer. What was planned from the change on is dropped and planned
+    /// again (the percussion comes out the same), the new chord's notes start at the change,
+    /// and the old chord's voices and MIDI notes are released at the block's start, a few
+    /// milliseconds at most before it.
+    fn follow_chords(&mut self, settings: &MusicalSettings, timing: &BlockTiming, end_beat: f64) {
+        let change = self.follower.take_held_change();
+        let held = self.follower.held();
+        self.chords
+            .update(settings, change, held, timing, self.frames_rendered);
+        let Some(Adoption { beat, harmony }) = self.chords.due(end_beat) else {
+            return;
+        };
+        let beat = beat.max(timing.start_beat);
+        self.scheduled
+            .retain(|event| event.start_beat < beat && matches!(event.layer, Layer::Percussion(_)));
+        self.composer.follow_harmony(beat, harmony);
+        self.planned.clear();
+        self.composer.sustained_chord_notes(&mut self.planned);
+        self.scheduled.extend(self.planned.drain(..));
+        self.tonal.voices.release_all();
+        self.midi.all_off(self.frames_rendered);
     }
 
     /// Has the composer plan every note that starts before `until_beat`.
@@ -551,7 +583,17 @@ impl EngineCore {
         }
         now.renderer_name = self.renderer_label;
         now.gain_reduction_db = self.effects.gain_reduction_db();
-        if settings.follow == FollowMode::Key {
+        if settings.follow == FollowMode::Chords {
+            now.following = match self.chords.adopted() {
+                Some(harmony) => {
+                    let mut text = FixedText::default();
+                    // Always fits: the longest is "C#m(maj7)/G#".
+                    let _ = write!(text, "{}", harmony.chord);
+                    text
+                }
+                None => FixedText::from_str_lossy("listening…"),
+            };
+        } else if settings.follow == FollowMode::Key {
             now.following = match self.follower.key() {
                 Some((key, scale)) => {
                     let mut text = FixedText::default();

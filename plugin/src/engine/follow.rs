@@ -1,15 +1,19 @@
-//! Following the song: what the host's notes say about the key, for the Follow parameter.
+//! Following the song: what the host's notes say about the key and the chord, for the Follow
+//! parameter.
 //!
 //! The engine hands every input event to the [`Follower`] with its frame; the follower applies
 //! them block by block at those frames, keeps which keys are down (the sustain pedal holds
 //! released ones), and keeps a pitch-class profile of the last few bars, each sounding note
 //! weighted by its velocity and how long it sounds, older bars fading out. The key estimate
 //! (`music::key_finding`) changes only when another key has fitted clearly better for a whole
-//! bar, so a passing note never moves it. Engine thread; nothing allocates after `new`.
+//! bar, so a passing note never moves it. The notes held are reported as a [`HeldChange`] once
+//! they have stayed the same for [`SETTLE_S`], so the few milliseconds in which a player's
+//! fingers land one after another, or a legato change overlaps two chords, never count as a
+//! chord. Engine thread; nothing allocates after `new`.
 
 use std::collections::VecDeque;
 
-use crate::music::{Key, Scale, estimate_key, fit_to};
+use crate::music::{Key, PitchClassSet, Scale, estimate_key, fit_to};
 use crate::params::{FollowMode, KeyName, MusicalSettings, ScaleName};
 use crate::realtime::midi_in::MAX_MIDI_IN;
 use crate::realtime::{MidiIn, MidiInKind};
@@ -30,6 +34,27 @@ const SWITCH_MARGIN: f64 = 0.12;
 /// How long, in beats, another key must keep fitting better before the estimate moves.
 const SWITCH_BEATS: f64 = BEATS_PER_BAR;
 
+/// How long the held notes must stay unchanged before they count as the player's chord.
+const SETTLE_S: f64 = 0.04;
+
+/// The notes the player holds (keys down and notes the pedal sustains), as a chord sees them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Their pitch classes; empty when nothing is held.
+    pub pitch_classes: PitchClassSet,
+    /// Pitch class of the lowest (0 when nothing is held).
+    pub bass_pc: u8,
+}
+
+/// The held notes changed and then stayed so for [`SETTLE_S`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldChange {
+    /// What is held now.
+    pub held: Held,
+    /// The frame from which it is taken as held: the last change plus the settling time.
+    pub frame: u64,
+}
+
 /// The held keys, the pedal, the profile and the estimate.
 pub struct Follower {
     /// Input events not yet applied, in frame order.
@@ -46,6 +71,12 @@ pub struct Follower {
     estimate: Option<(Key, Scale)>,
     /// Another key that has fitted better since the given beat.
     challenger: Option<((Key, Scale), f64)>,
+    /// What is held now, and the frame it last changed at.
+    held: (Held, u64),
+    /// What was last reported as held.
+    reported: Held,
+    /// A settled change not yet taken by the engine.
+    change: Option<HeldChange>,
 }
 
 impl Default for Follower {
@@ -58,6 +89,9 @@ impl Default for Follower {
             profile: [0.0; 12],
             estimate: None,
             challenger: None,
+            held: (Held::default(), 0),
+            reported: Held::default(),
+            change: None,
         }
     }
 }
@@ -69,7 +103,7 @@ impl Follower {
         if self.pending.len() == MAX_MIDI_IN
             && let Some(oldest) = self.pending.pop_front()
         {
-            self.apply(oldest.kind);
+            self.apply(oldest);
         }
         self.pending.push_back(event);
     }
@@ -100,7 +134,16 @@ impl Follower {
                 break;
             }
             self.pending.pop_front();
-            self.apply(event.kind);
+            self.apply(event);
+        }
+        let settle_frames = (SETTLE_S * f64::from(sample_rate.hz())) as u64;
+        let (held, since) = self.held;
+        if held != self.reported && end_frame.saturating_sub(since) >= settle_frames {
+            self.reported = held;
+            self.change = Some(HeldChange {
+                held,
+                frame: since + settle_frames,
+            });
         }
         let seconds = frames as f64 / f64::from(sample_rate.hz());
         let memory_s = MEMORY_BARS * BEATS_PER_BAR * 60.0 / tempo_bpm.max(1.0);
@@ -115,6 +158,16 @@ impl Follower {
             }
         }
         self.update_estimate(start_beat);
+    }
+
+    /// The held notes' latest settled change since the last call, if any.
+    pub fn take_held_change(&mut self) -> Option<HeldChange> {
+        self.change.take()
+    }
+
+    /// What is held now, settled or not.
+    pub fn held(&self) -> Held {
+        self.held.0
     }
 
     /// The key and scale the input is in, once there is enough of it to tell.
@@ -139,8 +192,8 @@ impl Follower {
         }
     }
 
-    fn apply(&mut self, kind: MidiInKind) {
-        match kind {
+    fn apply(&mut self, event: MidiIn) {
+        match event.kind {
             MidiInKind::NoteOn { note, velocity } => {
                 let note = usize::from(note.min(127));
                 self.down[note] = velocity;
@@ -164,6 +217,22 @@ impl Follower {
                 self.sustained = [0.0; 128];
             }
         }
+        let held = self.held_now();
+        if held != self.held.0 {
+            self.held = (held, event.frame);
+        }
+    }
+
+    fn held_now(&self) -> Held {
+        let mut held = Held::default();
+        for note in (0..128u8).rev() {
+            let index = usize::from(note);
+            if self.down[index] > 0.0 || self.sustained[index] > 0.0 {
+                held.pitch_classes.insert(note % 12);
+                held.bass_pc = note % 12;
+            }
+        }
+        held
     }
 
     fn update_estimate(&mut self, beat: f64) {
@@ -329,15 +398,18 @@ mod tests {
     #[test]
     fn the_pedal_holds_released_notes_until_it_lifts() {
         let mut follower = Follower::default();
-        follower.apply(MidiInKind::Sustain(true));
-        follower.apply(MidiInKind::NoteOn {
+        let at = |kind| MidiIn { frame: 0, kind };
+        follower.apply(at(MidiInKind::Sustain(true)));
+        follower.apply(at(MidiInKind::NoteOn {
             note: 60,
             velocity: 0.5,
-        });
-        follower.apply(MidiInKind::NoteOff { note: 60 });
+        }));
+        follower.apply(at(MidiInKind::NoteOff { note: 60 }));
         assert_eq!(follower.sustained[60], 0.5);
-        follower.apply(MidiInKind::Sustain(false));
+        assert_eq!(follower.held().bass_pc, 0, "the pedal holds it");
+        follower.apply(at(MidiInKind::Sustain(false)));
         assert_eq!(follower.sustained[60], 0.0);
+        assert!(follower.held().pitch_classes.is_empty());
     }
 
     /// What share of the tonal notes the engine composes from the fifth bar on are in A minor,

@@ -12,6 +12,7 @@
 mod audio;
 mod bundle;
 mod child;
+mod follow;
 mod key;
 mod lifecycle;
 mod measure;
