@@ -161,7 +161,7 @@ pub const WARM_PAD: Instrument = Instrument {
     breath: 0.95,
     spread_cents: 6.0,
     sweep: 1.5,
-    sweep_hz: 0.1,
+    sweep_hz: 0.2,
     lead: false,
     soft_attack_s: 0.0,
 };
