@@ -94,7 +94,7 @@ pub const PRESETS: [Preset; 6] = [
         KeyName::FSharp,
         ScaleName::MajorPentatonic,
         66.0,
-        [0.5, 0.68, 0.8],
+        [0.42, 0.68, 0.8],
         21,
     ),
     preset(

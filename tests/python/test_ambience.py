@@ -38,25 +38,6 @@ TRANSIENT_GOAL = BEFORE["Auralis"][1]
 PAD_FLUX_FACTOR = 2.0
 #: The default patch (Intensity 0.45) has no more onsets a minute than before.
 ONSET_GOAL_PER_MIN = BEFORE["Auralis"][2]
-#: Goals this change does not reach yet, preset by preset: strict expected failures, so the
-#: suite says so every run, and a preset that starts to meet its goal fails until it is
-#: taken off this list.
-NOT_YET = {
-    ("crest", "Glass Garden"): "15.16 dB: its bright bells still peak over the bed",
-    ("pad_flux", "Deep Field"): "1.88x: at Brightness 0.22 most upper partials sit below the floor",
-}
-
-
-def goal(kind: str, presets=ambience.PRESETS):
-    """The presets as parameters, those in ``NOT_YET`` for ``kind`` marked as expected to fail."""
-    return [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[(kind, p)]))
-        if (kind, p) in NOT_YET
-        else p
-        for p in presets
-    ]
-
-
 #: Loudness stays about where it was: -20 LUFS give or take this.
 LUFS_TARGET, LUFS_TOLERANCE = -20.0, 2.5
 
@@ -87,7 +68,7 @@ def figures(tmp_path_factory) -> dict[str, ambience.Figures]:
     return measured
 
 
-@pytest.mark.parametrize("preset", goal("crest"))
+@pytest.mark.parametrize("preset", ambience.PRESETS)
 def test_no_mood_is_peakier_than_dawn_was(figures, preset):
     crest = figures[preset].crest_db
     assert crest <= CREST_GOAL_DB, f"{preset}: crest factor {crest:.2f} dB > {CREST_GOAL_DB} dB"
@@ -99,7 +80,7 @@ def test_change_comes_as_movement_more_than_as_onsets(figures, preset):
     assert share < TRANSIENT_GOAL, f"{preset}: transient share {share:.4f} ≥ {TRANSIENT_GOAL}"
 
 
-@pytest.mark.parametrize("preset", goal("pad_flux"))
+@pytest.mark.parametrize("preset", ambience.PRESETS)
 def test_the_pad_breathes(figures, preset):
     flux, before = figures[preset].pad_flux, BEFORE[preset][3]
     assert flux >= PAD_FLUX_FACTOR * before, (

@@ -160,7 +160,7 @@ pub const WARM_PAD: Instrument = Instrument {
     pan_hz: 0.03,
     breath: 0.95,
     spread_cents: 6.0,
-    sweep: 1.5,
+    sweep: 2.4,
     sweep_hz: 0.2,
     lead: false,
     soft_attack_s: 0.0,
