@@ -1,6 +1,7 @@
 //! The two commands of the README, `demo` and `test`, as sequences of steps.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -28,66 +29,117 @@ pub fn demo(args: &[String]) -> Result<()> {
     run_in(&mut serve, "auralis serve")
 }
 
-/// Everything CI checks, in the order that fails fastest.
+/// Everything CI checks, in the order that fails fastest. At the end, passed or not, a table
+/// of how long each stage took, so a slow run shows where its time went.
 pub fn test(args: &[String]) -> Result<()> {
+    let mut clock = StageClock::default();
+    let outcome = test_stages(args, &mut clock);
+    clock.report();
+    outcome
+}
+
+fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
     let skip_hosts = args.iter().any(|a| a == "--no-hosts");
-    deps::install_debian_packages(true)?;
-    let browser_tests = deps::browser_test_packages()?;
+    let browser_tests = clock.time("Debian, browser and npm packages", || {
+        deps::install_debian_packages(true)?;
+        deps::browser_test_packages()
+    })?;
     let cargo = cargo();
-    run(&cargo, &["fmt", "--all", "--check"])?;
-    run(
-        &cargo,
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
+    clock.time("cargo fmt --check", || {
+        run(&cargo, &["fmt", "--all", "--check"])
+    })?;
+    clock.time("cargo clippy", || {
+        run(
+            &cargo,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
+    })?;
     // The allocation-checked build: debug assertions make nice-plug abort on any allocation
     // inside process(), which the CLAP host test drives with random automation.
-    run(&cargo, &["build", "-p", "auralis"])?;
-    bundle_release()?;
+    clock.time("debug build of the plugin", || {
+        run(&cargo, &["build", "-p", "auralis"])
+    })?;
+    clock.time("release bundles", bundle_release)?;
 
     // The package holds the release binary and the bundles just made; its test installs it.
-    let package = package::build()?;
+    let package = clock.time("Debian package and tarball", package::build)?;
 
     let bundled = target_dir().join("bundled");
     let debug_clap = target_dir().join("debug").join("libauralis.so");
-    run_in(
-        Command::new(&cargo)
-            .args(["test", "--workspace"])
-            .env("AURALIS_BUNDLE_DIR", &bundled)
-            .env("AURALIS_BROWSER_TESTS", &browser_tests)
-            // Mesa warns on every device it creates without a runtime directory.
-            .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
-            .env("AURALIS_DEBUG_CLAP", &debug_clap)
-            .env("AURALIS_DEB", &package.deb)
-            .env("AURALIS_TARBALL", &package.tarball),
-        "cargo test --workspace",
-    )?;
+    clock.time("cargo test --workspace (build and run)", || {
+        run_in(
+            Command::new(&cargo)
+                .args(["test", "--workspace"])
+                .env("AURALIS_BUNDLE_DIR", &bundled)
+                .env("AURALIS_BROWSER_TESTS", &browser_tests)
+                // Mesa warns on every device it creates without a runtime directory.
+                .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
+                .env("AURALIS_DEBUG_CLAP", &debug_clap)
+                .env("AURALIS_DEB", &package.deb)
+                .env("AURALIS_TARBALL", &package.tarball),
+            "cargo test --workspace",
+        )
+    })?;
 
     if skip_hosts {
         eprintln!("skipping the Python VST3 hosts (--no-hosts)");
         return Ok(());
     }
-    let python = deps::python_venv()?;
-    run_in(
-        Command::new(&python)
-            .args(["-m", "pytest", "-q", "tests/python"])
-            .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
-            // The GUI test runs the standalone that `cargo test` built, under Xvfb.
-            .env(
-                "AURALIS_STANDALONE",
-                target_dir().join("debug").join("auralis"),
-            )
-            .env("AURALIS_ARTIFACTS", target_dir().join("test-artifacts"))
-            .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
-            .current_dir(workspace_root()),
-        "pytest tests/python (pedalboard, DawDreamer, the GUI under Xvfb)",
-    )
+    let python = clock.time("Python venv", deps::python_venv)?;
+    clock.time("pytest tests/python", || {
+        run_in(
+            Command::new(&python)
+                .args(["-m", "pytest", "-q", "tests/python"])
+                .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
+                // The GUI test runs the standalone that `cargo test` built, under Xvfb.
+                .env(
+                    "AURALIS_STANDALONE",
+                    target_dir().join("debug").join("auralis"),
+                )
+                .env("AURALIS_ARTIFACTS", target_dir().join("test-artifacts"))
+                .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
+                .current_dir(workspace_root()),
+            "pytest tests/python (pedalboard, DawDreamer, the GUI under Xvfb)",
+        )
+    })
+}
+
+/// Wall-clock time of each stage of a run, in the order they ran.
+#[derive(Default)]
+struct StageClock {
+    stages: Vec<(&'static str, Duration, bool)>,
+}
+
+impl StageClock {
+    /// Runs `stage`, remembering how long it took and whether it succeeded.
+    fn time<T>(&mut self, name: &'static str, stage: impl FnOnce() -> Result<T>) -> Result<T> {
+        let started = Instant::now();
+        let outcome = stage();
+        self.stages.push((name, started.elapsed(), outcome.is_ok()));
+        outcome
+    }
+
+    fn report(&self) {
+        let total: Duration = self.stages.iter().map(|(_, took, _)| *took).sum();
+        eprintln!("\n==> time per stage");
+        for (name, took, ok) in &self.stages {
+            let mark = if *ok { "" } else { "  (failed)" };
+            eprintln!("{:>8}  {name}{mark}", minutes_seconds(*took));
+        }
+        eprintln!("{:>8}  in all", minutes_seconds(total));
+    }
+}
+
+fn minutes_seconds(took: Duration) -> String {
+    let seconds = took.as_secs();
+    format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
 /// `cargo xtask bundle …` (`args` from `bundle` on): nice-plug's bundler, then the factory
