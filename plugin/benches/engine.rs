@@ -15,13 +15,15 @@ use auralis::engine::{ENGINE_BLOCK_FRAMES, EngineCore};
 use auralis::params::MusicalSettings;
 use auralis::realtime::denormals::DenormalGuard;
 use auralis::signal::SampleRate;
-use auralis::synth::{CpuRenderer, GpuRenderer, GpuSelection, PartialBlock, Renderer};
+use auralis::synth::{CpuRenderer, GpuRenderer, GpuSelection, PartialBlock, Renderer, SimdPath};
 use fundsp::prelude32::{
     BufferArray, BufferRef, Constant, MAX_BUFFER_SIZE, Pipe, Sine, U1, sine_hz,
 };
 
 #[path = "common/partials.rs"]
 mod partials;
+#[path = "common/roofline.rs"]
+mod roofline;
 
 use partials::{SAMPLE_RATE, partial_block};
 
@@ -174,10 +176,39 @@ fn main() {
         round(cpu_realtime_factor(60.0 * scale), 3),
     );
     let mut cpu = CpuRenderer::with_max_frames(ENGINE_BLOCK_FRAMES);
+    let path = cpu.path();
+    // The roof first and last, the renderer between: a machine whose clock or load changes
+    // during the run shows it as two different roofs, and the lower one is not taken.
+    let roof_runs = if quick { 3 } else { 5 };
+    let peak_before = roofline::peak_gflops(path, roof_runs, 0.2);
     let (cpu_partials, cpu_blocks) = partials_realtime(&mut cpu, PARTIALS, 3.0 * scale)
         .unwrap_or_else(|err| panic!("the CPU renderer failed: {err}"));
+    let peak = peak_before.max(roofline::peak_gflops(path, roof_runs, 0.2));
+    put("cpu_simd_path", path.name().into());
     put("cpu_partials_realtime", round(cpu_partials, 0));
     put("cpu_blocks_per_s_4096_partials", round(cpu_blocks, 1));
+    put("cpu_peak_gflops", round(peak, 1));
+    let sustained_gflops =
+        cpu_partials * f64::from(SAMPLE_RATE) * roofline::RENDERER_FLOPS_PER_PARTIAL_FRAME / 1e9;
+    put("cpu_partials_gflops", round(sustained_gflops, 1));
+    put(
+        "cpu_partials_roof_pct",
+        round(100.0 * sustained_gflops / peak, 1),
+    );
+    // The slower paths this CPU also runs, for what the faster ones buy, in the same run.
+    for (other, key) in [
+        (SimdPath::Avx, "cpu_partials_realtime_avx"),
+        (SimdPath::Portable, "cpu_partials_realtime_portable"),
+    ] {
+        if other == path {
+            continue;
+        }
+        if let Some(mut renderer) = CpuRenderer::with_path(other, ENGINE_BLOCK_FRAMES) {
+            let (partials, _) = partials_realtime(&mut renderer, PARTIALS, 3.0 * scale)
+                .unwrap_or_else(|err| panic!("the CPU renderer failed: {err}"));
+            put(key, round(partials, 0));
+        }
+    }
     let (fundsp_partials, fundsp_blocks) = fundsp_partials_realtime(PARTIALS, 3.0 * scale);
     put("fundsp_partials_realtime", round(fundsp_partials, 0));
     put("fundsp_blocks_per_s_4096_partials", round(fundsp_blocks, 1));

@@ -25,7 +25,7 @@ pub mod voice;
 
 pub use allocator::{NoteRequest, VoiceAllocator};
 pub use block::{PartialBlock, PartialParams};
-pub use cpu::CpuRenderer;
+pub use cpu::{CpuRenderer, SimdPath};
 pub use gpu::{GpuError, GpuRenderer, GpuSelection, SharedGpu, shared_device};
 pub use instrument::{Instrument, InstrumentId};
 pub use renderer::{
