@@ -2,10 +2,12 @@
 //!
 //! Each benchmark program writes a JSON object of named figures to the file in
 //! `AURALIS_BENCH_OUT`; the criterion micro benchmarks leave their estimates in
-//! `target/criterion`, of which the medians are taken. The summary is the union of them all.
-//! The release plugin bundle is built first, because the plugin benchmark loads it the way a
-//! DAW does. Last, the window's CPU is measured with its piano roll scrolling
-//! (`gui_cpu_pct`, see [`gui_cpu`]).
+//! `target/criterion`, of which the medians are taken. The summary is the union of them all,
+//! with the machine they were measured on (`cpu_model`, `cpu_cores`) and `goals`: each goal's
+//! figure, its bound and whether this run met it ([`GOALS`]), also printed as a table. The
+//! release plugin bundle is built first, because the plugin benchmark loads it the way a DAW
+//! does, and so is the bench-only gain plugin it is compared with. Last, the window's CPU is
+//! measured with its piano roll scrolling (`gui_cpu_pct`, see [`gui_cpu`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,6 +43,47 @@ const FIGURE_BENCHES: &[FigureBench] = &[
     },
 ];
 
+/// A goal: the figure, the bound, and which side of it is good.
+struct Goal {
+    key: &'static str,
+    bound: f64,
+    at_least: bool,
+}
+
+const fn at_least(key: &'static str, bound: f64) -> Goal {
+    Goal {
+        key,
+        bound,
+        at_least: true,
+    }
+}
+
+const fn at_most(key: &'static str, bound: f64) -> Goal {
+    Goal {
+        key,
+        bound,
+        at_least: false,
+    }
+}
+
+/// Every speed goal, each a ratio against a limit measured in the same run (this machine's
+/// roof, its floor, a peer plugin, fundsp, real time) or a share of one core, so that a goal
+/// is met or missed by the code rather than by the machine.
+const GOALS: &[Goal] = &[
+    at_least("cpu_partials_roof_pct", 60.0),
+    at_least("partials_vs_fundsp", 20.0),
+    at_least("cpu_realtime_factor", 50.0),
+    at_most("callback_p999_over_floor", 2.0),
+    at_most("callback_p999_over_gain_plugin", 1.5),
+    at_most("callback_silent_blocks", 0.0),
+    at_least("instances_realtime", 64.0),
+    at_most("monitor_listeners_cpu_pct", 10.0),
+    at_most("monitor_latency_ms", 150.0),
+    at_most("gui_cpu_pct", 5.0),
+    at_most("plugin_instantiate_ms", 50.0),
+    at_most("serve_control_latency_ms", 100.0),
+];
+
 /// The criterion benchmark program and the ids of its benchmarks, whose medians become
 /// `micro_<id>_ns`.
 const MICRO_BENCH: &str = "micro";
@@ -71,6 +114,14 @@ pub fn bench(args: &[String]) -> Result<()> {
     // The window's benchmark draws on Xvfb, one of the test packages.
     deps::install_debian_packages(true)?;
     crate::tasks::bundle_release()?;
+    run_in(
+        Command::new(cargo()).args(["build", "--release", "-p", "auralis-bench-gain"]),
+        "build the gain plugin the callback is compared with",
+    )?;
+    // On Linux a CLAP plugin is one shared object; the host loads it as it is.
+    let gain_plugin = target_dir()
+        .join("release")
+        .join("libauralis_bench_gain.so");
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).context("create target/bench")?;
     let cargo = cargo();
@@ -86,6 +137,7 @@ pub fn bench(args: &[String]) -> Result<()> {
             .args(["bench", "-p", bench.package, "--bench", bench.name, "--"])
             .env("AURALIS_BENCH_OUT", &out)
             .env("AURALIS_BUNDLE_DIR", target_dir().join("bundled"))
+            .env("AURALIS_GAIN_PLUGIN", &gain_plugin)
             // Mesa warns on every device it creates without a runtime directory.
             .env("XDG_RUNTIME_DIR", &xdg_runtime);
         if quick {
@@ -112,15 +164,72 @@ pub fn bench(args: &[String]) -> Result<()> {
 
     summary.extend(gui_cpu(quick, &xdg_runtime)?);
 
-    let summary = serde_json::to_string_pretty(&summary)? + "\n";
+    summary.insert("cpu_model".into(), cpu_model().into());
+    summary.insert(
+        "cpu_cores".into(),
+        std::thread::available_parallelism()
+            .map_or(0, usize::from)
+            .into(),
+    );
+    let (goals, table) = check_goals(&summary);
+    summary.insert("goals".into(), Value::Object(goals));
+
+    let text = serde_json::to_string_pretty(&summary)? + "\n";
     let path = dir.join("summary.json");
-    std::fs::write(&path, &summary).with_context(|| format!("write {}", path.display()))?;
+    std::fs::write(&path, &text).with_context(|| format!("write {}", path.display()))?;
     eprintln!(
-        "\n{summary}figures in {} ({:.0} s)",
+        "\n{text}\n{table}figures in {} ({:.0} s)",
         path.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Each goal of [`GOALS`] against `summary`: the `goals` object (key → figure, goal, met) and
+/// the same as a table for the terminal. A figure the run did not produce is "not measured",
+/// which is not met.
+fn check_goals(summary: &Map<String, Value>) -> (Map<String, Value>, String) {
+    let mut goals = Map::new();
+    let mut table = format!(
+        "goals on {}\n{:<34} {:>12} {:>10}  met\n",
+        cpu_model(),
+        "figure",
+        "measured",
+        "goal"
+    );
+    for goal in GOALS {
+        let value = summary.get(goal.key).and_then(Value::as_f64);
+        let met = value.is_some_and(|v| {
+            if goal.at_least {
+                v >= goal.bound
+            } else {
+                v <= goal.bound
+            }
+        });
+        let bound = format!("{} {}", if goal.at_least { "≥" } else { "≤" }, goal.bound);
+        let mut entry = Map::new();
+        entry.insert("goal".into(), bound.clone().into());
+        entry.insert("value".into(), value.map_or(Value::Null, Value::from));
+        entry.insert("met".into(), met.into());
+        goals.insert(goal.key.into(), Value::Object(entry));
+        let shown = value.map_or_else(|| "not measured".into(), |v| format!("{v}"));
+        let mark = if met { "yes" } else { "NO" };
+        table += &format!("{:<34} {shown:>12} {bound:>10}  {mark}\n", goal.key);
+    }
+    (goals, table)
+}
+
+/// The CPU's model name from `/proc/cpuinfo`, which every figure is measured on.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
 }
 
 /// The JSON object a benchmark wrote to `path`.

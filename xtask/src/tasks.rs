@@ -74,9 +74,10 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
     let bundled = target_dir().join("bundled");
     let debug_clap = target_dir().join("debug").join("libauralis.so");
     clock.time("cargo test --workspace (build and run)", || {
+        let mut test = Command::new(&cargo);
+        skip_missing_simd_paths(&mut test);
         run_in(
-            Command::new(&cargo)
-                .args(["test", "--workspace"])
+            test.args(["test", "--workspace"])
                 .env("AURALIS_BUNDLE_DIR", &bundled)
                 .env("AURALIS_BROWSER_TESTS", &browser_tests)
                 // Mesa warns on every device it creates without a runtime directory.
@@ -109,6 +110,36 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
             "pytest tests/python (pedalboard, DawDreamer, the GUI under Xvfb)",
         )
     })
+}
+
+/// The CPU renderer's SIMD paths are compared bit for bit with the portable one, which a CPU
+/// without the instructions cannot do: the test then fails unless its skip is asked for by
+/// name. Here, where the CPU is known, the skip is asked for and said, so a missing comparison
+/// is visible in the log rather than silent.
+fn skip_missing_simd_paths(test: &mut Command) {
+    #[cfg(target_arch = "x86_64")]
+    for (present, name, env) in [
+        (
+            std::arch::is_x86_feature_detected!("avx"),
+            "AVX",
+            "AURALIS_SKIP_AVX_TEST",
+        ),
+        (
+            std::arch::is_x86_feature_detected!("avx512f"),
+            "AVX-512",
+            "AURALIS_SKIP_AVX512_TEST",
+        ),
+    ] {
+        if !present {
+            eprintln!(
+                "this CPU has no {name}: the CPU renderer's {name} path is not compared with \
+                 the portable one in this run ({env}=1)"
+            );
+            test.env(env, "1");
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = test;
 }
 
 /// Wall-clock time of each stage of a run, in the order they ran.
