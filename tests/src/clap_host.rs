@@ -179,6 +179,7 @@ impl ClapBundle {
             params,
             steady_time: 0,
             transport: None,
+            input_channels: 0,
         })
     }
 }
@@ -568,6 +569,9 @@ pub struct ClapInstance {
     steady_time: u64,
     /// The transport sent with each block, if any.
     transport: Option<HostTransport>,
+    /// Channels of the plugin's main input port (0 without one), read at activation: an
+    /// effect gets a test signal there, as a track's insert gets the track's audio.
+    input_channels: u32,
 }
 
 impl ClapInstance {
@@ -858,6 +862,13 @@ impl ClapInstance {
         self.processor = Some(stopped.into());
         self.config = Some(config);
         self.steady_time = 0;
+        self.input_channels = match self.extensions.audio_ports {
+            Some(_) => self
+                .audio_ports(true)?
+                .first()
+                .map_or(0, |port| port.channel_count),
+            None => 0,
+        };
         self.service_main_thread();
         Ok(())
     }
@@ -908,42 +919,41 @@ impl ClapInstance {
     /// # Errors
     /// If not active, a plan asks for a block size outside the activation's range, or
     /// `process()` returns an error.
-    pub fn process_blocks<F>(&mut self, blocks: usize, plan: F) -> Result<Rendered>
+    pub fn process_blocks<F>(&mut self, blocks: usize, mut plan: F) -> Result<Rendered>
     where
         F: FnMut(usize, &mut Block) + Send,
     {
-        let config = self.config.context("not active")?;
-        let processor = self.processor.as_mut().context("not active")?;
-        let job = AudioJob {
-            config,
-            steady_time: self.steady_time,
-            transport: self.transport,
-        };
-        let instance = &mut self.instance;
-        let (result, job) = std::thread::scope(|scope| {
-            let audio = scope.spawn(move || {
-                IS_AUDIO_THREAD.set(true);
-                let mut job = job;
-                let result = job.run(processor, blocks, plan);
-                (result, job)
-            });
-            // The main thread stays responsive, as a DAW's UI thread does.
-            while !audio.is_finished() {
-                if instance
-                    .access_shared_handler(|s| s.callback_requested.swap(false, Ordering::AcqRel))
-                {
-                    instance.call_on_main_thread_callback();
-                }
-                std::thread::sleep(Duration::from_micros(500));
+        let mut instances = [self];
+        let rendered = on_shared_audio_thread(&mut instances, |audio| {
+            let job = &mut audio.jobs[0];
+            let max_frames = job.config.max_frames_count as usize;
+            let mut rendered = Rendered {
+                sample_rate: job.config.sample_rate,
+                left: Vec::with_capacity(blocks * max_frames),
+                right: Vec::with_capacity(blocks * max_frames),
+                process_times: Vec::with_capacity(blocks),
+                ..Rendered::default()
+            };
+            for index in 0..blocks {
+                let elapsed = job.process_block(index, |block| plan(index, block))?;
+                let frames = job.block.frames as usize;
+                rendered.process_time += elapsed;
+                rendered.max_process_time = rendered.max_process_time.max(elapsed);
+                rendered.process_times.push(elapsed);
+                rendered.output_events += job.out_events.len() as usize;
+                let block_start = rendered.left.len();
+                rendered.notes.extend(
+                    job.out_events
+                        .iter()
+                        .filter_map(|event| OutNote::from_event(event, block_start)),
+                );
+                rendered.blocks += 1;
+                rendered.left.extend_from_slice(&job.left[..frames]);
+                rendered.right.extend_from_slice(&job.right[..frames]);
             }
-            audio
-                .join()
-                .map_err(|_| anyhow!("the audio thread panicked"))
+            Ok(rendered)
         })?;
-        self.steady_time = job.steady_time;
-        self.transport = job.transport;
-        self.service_main_thread();
-        result
+        Ok(rendered)
     }
 }
 
@@ -955,104 +965,248 @@ impl Drop for ClapInstance {
     }
 }
 
-/// The audio thread's side of a run of blocks.
-struct AudioJob {
+/// Runs `body` on one audio thread that may process blocks of any of `instances` (all active),
+/// in whatever order and at whatever pace `body` chooses, as a DAW's audio engine runs every
+/// track's plugin in turn within each device period. Meanwhile this thread answers every
+/// instance's `request_callback`s, as a DAW's UI thread does. Each instance's steady time and
+/// transport go on from where its previous blocks left them, and are kept for the next.
+///
+/// # Errors
+/// If an instance is not active, the audio thread panicked, or `body` fails.
+pub fn on_shared_audio_thread<R, F>(instances: &mut [&mut ClapInstance], body: F) -> Result<R>
+where
+    R: Send,
+    F: FnOnce(&mut SharedAudioThread<'_>) -> Result<R> + Send,
+{
+    let mut mains = Vec::with_capacity(instances.len());
+    let mut clocks = Vec::with_capacity(instances.len());
+    let mut jobs = Vec::with_capacity(instances.len());
+    for (which, instance) in instances.iter_mut().enumerate() {
+        let ClapInstance {
+            instance,
+            processor,
+            config,
+            steady_time,
+            transport,
+            input_channels,
+            ..
+        } = &mut **instance;
+        let config = config.with_context(|| format!("instance {which} is not active"))?;
+        let processor = processor
+            .as_mut()
+            .with_context(|| format!("instance {which} is not active"))?;
+        jobs.push(AudioJob::new(
+            processor,
+            config,
+            *steady_time,
+            *transport,
+            *input_channels,
+        ));
+        clocks.push((steady_time, transport));
+        mains.push(instance);
+    }
+    let mut audio = SharedAudioThread { jobs };
+    let result = std::thread::scope(|scope| {
+        let thread = scope.spawn(|| {
+            IS_AUDIO_THREAD.set(true);
+            body(&mut audio)
+        });
+        while !thread.is_finished() {
+            for instance in &mut mains {
+                if instance
+                    .access_shared_handler(|s| s.callback_requested.swap(false, Ordering::AcqRel))
+                {
+                    instance.call_on_main_thread_callback();
+                }
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        thread
+            .join()
+            .map_err(|_| anyhow!("the audio thread panicked"))
+    })?;
+    for (job, (steady_time, transport)) in audio.jobs.iter().zip(clocks) {
+        *steady_time = job.steady_time;
+        *transport = job.transport;
+    }
+    for instance in &mut mains {
+        if instance.access_shared_handler(|s| s.callback_requested.swap(false, Ordering::AcqRel)) {
+            instance.call_on_main_thread_callback();
+        }
+    }
+    result
+}
+
+/// The audio thread of [`on_shared_audio_thread`]: processes one block of one instance at a
+/// time.
+pub struct SharedAudioThread<'a> {
+    jobs: Vec<AudioJob<'a>>,
+}
+
+/// One block as an instance returned it.
+pub struct ProcessedBlock<'a> {
+    /// Left channel, the block's frames.
+    pub left: &'a [f32],
+    /// Right channel.
+    pub right: &'a [f32],
+    /// Wall time of the `process()` call alone.
+    pub process_time: Duration,
+}
+
+impl SharedAudioThread<'_> {
+    /// How many instances this thread drives.
+    pub fn instances(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Processes the next block of instance `which` (its index in the slice given to
+    /// [`on_shared_audio_thread`]). `plan` gets a [`Block`] preset as in
+    /// [`ClapInstance::process_blocks`]; an instance with a main input port gets a 440 Hz sine
+    /// at -12 dBFS on every input channel.
+    ///
+    /// # Errors
+    /// If `which` is out of range, the plan asks for a block size outside the activation's
+    /// range, or `process()` returns an error.
+    pub fn process(
+        &mut self,
+        which: usize,
+        plan: impl FnOnce(&mut Block),
+    ) -> Result<ProcessedBlock<'_>> {
+        let count = self.jobs.len();
+        let job = self
+            .jobs
+            .get_mut(which)
+            .with_context(|| format!("instance {which} of {count}"))?;
+        let process_time = job.process_block(0, plan)?;
+        let frames = job.block.frames as usize;
+        Ok(ProcessedBlock {
+            left: &job.left[..frames],
+            right: &job.right[..frames],
+            process_time,
+        })
+    }
+}
+
+/// The audio thread's side of one active instance: its processor, running clocks and buffers.
+struct AudioJob<'a> {
+    processor: &'a mut PluginAudioProcessor<TestHost>,
     config: PluginAudioConfiguration,
     steady_time: u64,
     transport: Option<HostTransport>,
+    /// The main input port's channels, if the plugin has one.
+    inputs: Vec<Vec<f32>>,
+    left: Vec<f32>,
+    right: Vec<f32>,
+    input_ports: AudioPorts,
+    output_ports: AudioPorts,
+    in_events: EventBuffer,
+    out_events: EventBuffer,
+    block: Block,
 }
 
-impl AudioJob {
-    fn run<F>(
-        &mut self,
-        processor: &mut PluginAudioProcessor<TestHost>,
-        blocks: usize,
-        mut plan: F,
-    ) -> Result<Rendered>
-    where
-        F: FnMut(usize, &mut Block),
-    {
+impl<'a> AudioJob<'a> {
+    fn new(
+        processor: &'a mut PluginAudioProcessor<TestHost>,
+        config: PluginAudioConfiguration,
+        steady_time: u64,
+        transport: Option<HostTransport>,
+        input_channels: u32,
+    ) -> Self {
+        let max_frames = config.max_frames_count as usize;
+        Self {
+            processor,
+            config,
+            steady_time,
+            transport,
+            inputs: vec![vec![0.0; max_frames]; input_channels as usize],
+            left: vec![0.0; max_frames],
+            right: vec![0.0; max_frames],
+            input_ports: AudioPorts::with_capacity(input_channels as usize, 1),
+            output_ports: AudioPorts::with_capacity(2, 1),
+            in_events: EventBuffer::with_capacity(256),
+            out_events: EventBuffer::with_capacity(256),
+            block: Block::default(),
+        }
+    }
+
+    /// Processes one block: `plan` sets it up, the audio lands in `left` and `right` (the first
+    /// `block.frames`), the plugin's events in `out_events`. Returns the time of the
+    /// `process()` call alone. `index` only labels errors.
+    fn process_block(&mut self, index: usize, plan: impl FnOnce(&mut Block)) -> Result<Duration> {
         let max_frames = self.config.max_frames_count;
         let sample_rate = self.config.sample_rate;
-        let started = processor
+        let started = self
+            .processor
             .ensure_processing_started()
             .map_err(|err| anyhow!("start_processing: {err}"))?;
-        let mut left = vec![0.0f32; max_frames as usize];
-        let mut right = vec![0.0f32; max_frames as usize];
-        let mut ports = AudioPorts::with_capacity(2, 1);
-        let mut in_events = EventBuffer::with_capacity(256);
-        let mut out_events = EventBuffer::with_capacity(256);
-        let mut block = Block::default();
-        let mut rendered = Rendered {
-            sample_rate,
-            left: Vec::with_capacity(blocks * max_frames as usize),
-            right: Vec::with_capacity(blocks * max_frames as usize),
-            process_times: Vec::with_capacity(blocks),
-            ..Rendered::default()
-        };
-
-        for index in 0..blocks {
-            block.frames = max_frames;
-            block.events.clear();
-            block.transport = self.transport;
-            plan(index, &mut block);
-            self.transport = block.transport;
-            let frames = block.frames;
+        let block = &mut self.block;
+        block.frames = max_frames;
+        block.events.clear();
+        block.transport = self.transport;
+        plan(block);
+        self.transport = block.transport;
+        let frames = block.frames;
+        ensure!(
+            (1..=max_frames).contains(&frames),
+            "block {index}: {frames} frames outside 1..={max_frames}"
+        );
+        block.events.sort_by_key(InEvent::time);
+        self.in_events.clear();
+        for event in &block.events {
             ensure!(
-                (1..=max_frames).contains(&frames),
-                "block {index}: {frames} frames outside 1..={max_frames}"
+                event.time() < frames,
+                "block {index}: event at frame {} of {frames}",
+                event.time()
             );
-            block.events.sort_by_key(InEvent::time);
-            in_events.clear();
-            for event in &block.events {
-                ensure!(
-                    event.time() < frames,
-                    "block {index}: event at frame {} of {frames}",
-                    event.time()
-                );
-                event.push_into(&mut in_events);
-            }
-            out_events.clear();
-            let (l, r) = (&mut left[..frames as usize], &mut right[..frames as usize]);
-            l.fill(f32::NAN);
-            r.fill(f32::NAN);
-            let mut outputs = ports.with_output_buffers([AudioPortBuffer {
-                latency: 0,
-                channels: AudioPortBufferType::f32_output_only([l, r].into_iter()),
-            }]);
-            let transport = self.transport.map(|t| t.event());
-
-            let start = Instant::now();
-            let status = started.process(
-                &InputAudioBuffers::empty(),
-                &mut outputs,
-                &InputEvents::from_buffer(&in_events),
-                &mut OutputEvents::from_buffer(&mut out_events),
-                Some(self.steady_time),
-                transport.as_ref(),
-            );
-            let elapsed = start.elapsed();
-            status.map_err(|err| anyhow!("process() of block {index} ({frames} frames): {err}"))?;
-
-            rendered.process_time += elapsed;
-            rendered.max_process_time = rendered.max_process_time.max(elapsed);
-            rendered.process_times.push(elapsed);
-            rendered.output_events += out_events.len() as usize;
-            let block_start = rendered.left.len();
-            rendered.notes.extend(
-                out_events
-                    .iter()
-                    .filter_map(|event| OutNote::from_event(event, block_start)),
-            );
-            rendered.blocks += 1;
-            rendered.left.extend_from_slice(&left[..frames as usize]);
-            rendered.right.extend_from_slice(&right[..frames as usize]);
-            self.steady_time += frames as u64;
-            if let Some(transport) = self.transport.as_mut() {
-                transport.advance(frames, sample_rate);
+            event.push_into(&mut self.in_events);
+        }
+        self.out_events.clear();
+        let step = std::f64::consts::TAU * 440.0 / sample_rate;
+        for channel in &mut self.inputs {
+            for (i, sample) in channel[..frames as usize].iter_mut().enumerate() {
+                *sample = (0.25 * ((self.steady_time + i as u64) as f64 * step).sin()) as f32;
             }
         }
-        Ok(rendered)
+        let inputs =
+            self.input_ports
+                .with_input_buffers((!self.inputs.is_empty()).then(|| AudioPortBuffer {
+                    latency: 0,
+                    channels:
+                        AudioPortBufferType::f32_input_only(
+                            self.inputs.iter_mut().map(|channel| {
+                                InputChannel::variable(&mut channel[..frames as usize])
+                            }),
+                        ),
+                }));
+        let (l, r) = (
+            &mut self.left[..frames as usize],
+            &mut self.right[..frames as usize],
+        );
+        l.fill(f32::NAN);
+        r.fill(f32::NAN);
+        let mut outputs = self.output_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only([l, r].into_iter()),
+        }]);
+        let transport = self.transport.map(|t| t.event());
+
+        let start = Instant::now();
+        let status = started.process(
+            &inputs,
+            &mut outputs,
+            &InputEvents::from_buffer(&self.in_events),
+            &mut OutputEvents::from_buffer(&mut self.out_events),
+            Some(self.steady_time),
+            transport.as_ref(),
+        );
+        let elapsed = start.elapsed();
+        status.map_err(|err| anyhow!("process() of block {index} ({frames} frames): {err}"))?;
+
+        self.steady_time += u64::from(frames);
+        if let Some(transport) = self.transport.as_mut() {
+            transport.advance(frames, sample_rate);
+        }
+        Ok(elapsed)
     }
 }
 
