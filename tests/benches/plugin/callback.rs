@@ -1,0 +1,218 @@
+//! The callback figures: Auralis's `process()` against the machine's floor and a peer plugin,
+//! timed in the same periods of the same host audio thread.
+//!
+//! Why block by block: on a shared machine, load comes and goes over seconds (a build, another
+//! benchmark), and the slowest blocks, which make a p99.9, are those that load lands on. Timed
+//! one after the other, or even in alternating runs of a few seconds, the subjects meet
+//! different moments, and the ratio says more about the moment than about the code (the same
+//! build measured 2.9× on an idle machine and 12× beside other work). Here every period of the
+//! device runs all three subjects, within microseconds of each other, so a burst of load
+//! anywhere in the run reaches all three. Each subject is also processed every period, as three
+//! tracks of a DAW are: Auralis's engine thread renders at its real pace, with the competition
+//! for the CPU that brings. The order rotates every period, so each subject is the first after
+//! the thread's wake-up (cold caches, a CPU that may have slowed down) equally often.
+//!
+//! The run is then cut into windows of consecutive periods, the ratios of p99.9s are taken
+//! within each window and the median over windows is reported: a rare event (a page fault, an
+//! interrupt storm) that makes one subject's tail in one window moves one ratio of many, not
+//! the figure.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use auralis_tests::clap_host::{ClapInstance, on_shared_audio_thread};
+use serde_json::{Map, Value};
+
+use super::{BLOCK_FRAMES, Pacer, is_silent, percentile, round};
+
+/// How long the interleaved run lasts.
+pub struct Plan {
+    /// Windows the ratios are taken in.
+    windows: usize,
+    /// Periods per window; each subject is timed once per period.
+    window_periods: usize,
+    /// Periods run before timing: the gain's first blocks start its processing.
+    warm_up_periods: usize,
+}
+
+impl Plan {
+    /// 13 s of audio; each window's p99.9 is its second-slowest block.
+    pub const QUICK: Self = Self {
+        windows: 5,
+        window_periods: 1_000,
+        warm_up_periods: 200,
+    };
+    /// 53 s of audio, as many blocks per subject as the p99.9 of a single subject took
+    /// before; each window's p99.9 is its third-slowest block.
+    pub const FULL: Self = Self {
+        windows: 10,
+        window_periods: 2_000,
+        warm_up_periods: 400,
+    };
+}
+
+/// What each period runs, in the order of the first period; later periods rotate it.
+#[derive(Clone, Copy)]
+enum Subject {
+    /// The copy-and-sum without a plugin.
+    Floor,
+    /// Instance 1 of the shared thread: the gain effect.
+    Gain,
+    /// Instance 0: Auralis.
+    Auralis,
+}
+
+const SUBJECTS: [Subject; 3] = [Subject::Floor, Subject::Gain, Subject::Auralis];
+
+/// Every timed call, in nanoseconds, per subject, in period order.
+struct Times {
+    floor: Vec<u64>,
+    gain: Vec<u64>,
+    auralis: Vec<u64>,
+    /// Timed Auralis blocks that were silent.
+    auralis_silent: usize,
+}
+
+/// Runs the interleaved periods with `auralis` (active, playing, warm) and `gain` (active) and
+/// returns the callback figures.
+pub fn measure(
+    plan: &Plan,
+    auralis: &mut ClapInstance,
+    gain: &mut ClapInstance,
+) -> Result<Map<String, Value>> {
+    let timed = plan.windows * plan.window_periods;
+    let times = on_shared_audio_thread(&mut [auralis, gain], |audio| {
+        let mut floor = Floor::new();
+        let mut times = Times {
+            floor: Vec::with_capacity(timed),
+            gain: Vec::with_capacity(timed),
+            auralis: Vec::with_capacity(timed),
+            auralis_silent: 0,
+        };
+        let mut pacer = Pacer::new();
+        for period in 0..plan.warm_up_periods + timed {
+            pacer.wait_for_next();
+            let record = period >= plan.warm_up_periods;
+            for turn in 0..SUBJECTS.len() {
+                match SUBJECTS[(period + turn) % SUBJECTS.len()] {
+                    Subject::Floor => {
+                        let ns = floor.run();
+                        if record {
+                            times.floor.push(ns);
+                        }
+                    }
+                    Subject::Gain => {
+                        let block = audio.process(1, |block| block.frames = BLOCK_FRAMES)?;
+                        if record {
+                            times.gain.push(block.process_time.as_nanos() as u64);
+                        }
+                    }
+                    Subject::Auralis => {
+                        let block = audio.process(0, |block| block.frames = BLOCK_FRAMES)?;
+                        if record {
+                            times.auralis.push(block.process_time.as_nanos() as u64);
+                            if is_silent(block.left, block.right) {
+                                times.auralis_silent += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(times)
+    })?;
+    if times.auralis_silent > 0 {
+        eprintln!(
+            "warning: {} of {timed} timed Auralis blocks were silent (underruns): the engine \
+             fell behind, so the callback figures include waits for it",
+            times.auralis_silent
+        );
+    }
+
+    let mut over_floor = Vec::with_capacity(plan.windows);
+    let mut over_gain = Vec::with_capacity(plan.windows);
+    for window in 0..plan.windows {
+        let range = window * plan.window_periods..(window + 1) * plan.window_periods;
+        let auralis = p999(&times.auralis[range.clone()]);
+        over_floor.push(auralis / p999(&times.floor[range.clone()]).max(1.0));
+        over_gain.push(auralis / p999(&times.gain[range]).max(1.0));
+    }
+
+    let mut figures = Map::new();
+    let mut put = |key: &str, value: Value| figures.insert(key.into(), value);
+    let auralis = sorted(&times.auralis);
+    put("callback_ns_p50", percentile(&auralis, 0.5).into());
+    put("callback_ns_p999", percentile(&auralis, 0.999).into());
+    put("callback_ns_max", percentile(&auralis, 1.0).into());
+    put("callback_silent_blocks", times.auralis_silent.into());
+    let floor = sorted(&times.floor);
+    put("callback_floor_ns_p50", percentile(&floor, 0.5).into());
+    put("callback_floor_ns_p999", percentile(&floor, 0.999).into());
+    let gain = sorted(&times.gain);
+    put("callback_gain_plugin_ns_p50", percentile(&gain, 0.5).into());
+    put(
+        "callback_gain_plugin_ns_p999",
+        percentile(&gain, 0.999).into(),
+    );
+    put("callback_p999_over_floor", round(median(over_floor), 2));
+    put(
+        "callback_p999_over_gain_plugin",
+        round(median(over_gain), 2),
+    );
+    Ok(figures)
+}
+
+/// A fixed stand-in for a callback without a plugin: a 128-frame stereo block copied from a
+/// different place of a ring each time (like the plugin's read of its ring) and summed.
+struct Floor {
+    ring: Vec<f32>,
+    out: Vec<f32>,
+    index: usize,
+}
+
+impl Floor {
+    const RING_BLOCKS: usize = 64;
+
+    fn new() -> Self {
+        let samples = 2 * BLOCK_FRAMES as usize;
+        Self {
+            ring: vec![0.25; samples * Self::RING_BLOCKS],
+            out: vec![0.0; samples],
+            index: 0,
+        }
+    }
+
+    /// Runs it once; returns its wall time in nanoseconds.
+    fn run(&mut self) -> u64 {
+        let began = Instant::now();
+        let samples = self.out.len();
+        let from = (self.index % Self::RING_BLOCKS) * samples;
+        self.out.copy_from_slice(&self.ring[from..from + samples]);
+        let level: f32 = std::hint::black_box(&self.out).iter().map(|s| s * s).sum();
+        std::hint::black_box(level);
+        let elapsed = began.elapsed().as_nanos() as u64;
+        self.index += 1;
+        elapsed
+    }
+}
+
+fn sorted(values: &[u64]) -> Vec<u64> {
+    let mut values = values.to_vec();
+    values.sort_unstable();
+    values
+}
+
+fn p999(values: &[u64]) -> f64 {
+    percentile(&sorted(values), 0.999) as f64
+}
+
+/// The median; for an even count, the mean of the middle two.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
+}

@@ -1,0 +1,436 @@
+//! `instances_realtime`: how many Auralis instances one host runs in real time.
+//!
+//! The host is shaped like a DAW's audio engine: one audio thread, woken by the device clock
+//! every 128 frames at 48 kHz (2.67 ms), processes one block of every instance in turn, and
+//! must be done before the next period is due, or the device plays a gap. All instances play
+//! the default patch, each with its own seed (set through `params.flush` before activation, as
+//! a host restoring a session does), so no two render the same notes.
+//!
+//! An underrun, after a trial's warm-up, is any of:
+//! - the thread finishing a period's blocks later than one period after the period was due
+//!   (whether it woke late or worked too long): the device's gap;
+//! - a block from an instance that is exact digital silence: its engine fell behind long enough
+//!   for its ring to run dry;
+//! - a `process()` call that spent nearly all of Auralis's spin budget (half a period) on the
+//!   CPU: Auralis spins only while its ring is short, and at the end of the budget fades out,
+//!   so its engine was late (a shorter shortfall is a fade, not silence). CPU time, not wall
+//!   time: a call that took long because the host thread was preempted is no underrun by
+//!   itself; if it makes the period late, the first rule counts it.
+//!
+//! The host thread has the normal scheduling policy. A DAW's audio thread usually runs
+//! SCHED_FIFO; tried that way, the thread that spins for one late engine holds its core, the
+//! engines have one core left between them and fall further behind, so that count would say
+//! more about the spin than the render cost.
+//!
+//! A trial stops at its first underrun. The count passes if a whole trial (20 s) has none, in
+//! one of up to three attempts (a virtual machine's stall of a few milliseconds, which any
+//! program would suffer, should not decide the figure; a count that is too high fails every
+//! attempt, and early). The search goes up a ladder (1, 2, 4, … 64, 96, 128) with short
+//! screening trials until one fails, then bisects between the last pass and that failure with
+//! full trials, starting by confirming the last screened pass. Failures end early, so the cost
+//! is mostly the passes.
+//!
+//! Alongside: at the largest count that passed, the CPU time of the engine threads per
+//! instance, of the whole process and the host thread's busy share of each period (from
+//! `/proc/self/task/*/schedstat`), which show whether the render cost, the threads' wake-ups
+//! or the host thread is what runs out first.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use auralis_tests::clap_host::{ClapBundle, ClapInstance, on_shared_audio_thread};
+use serde_json::{Map, Value};
+
+use super::{
+    BLOCK_FRAMES, PLUGIN_ID, Pacer, SAMPLE_RATE, block_duration, is_silent, round, start_playing,
+};
+
+/// The most instances tried.
+const MAX_INSTANCES: usize = 128;
+/// The counts the search climbs through before bisecting.
+const LADDER: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 96, MAX_INSTANCES];
+/// The share of a period Auralis's `process()` spins for a short ring before it gives up and
+/// fades out (`MAX_SPIN_FRACTION` in its realtime output).
+const SPIN_BUDGET: f64 = 0.5;
+/// What the engine threads are called (`/proc/self/task/*/comm`).
+const ENGINE_THREAD: &str = "auralis-engine";
+
+/// How long the trials run.
+pub struct Plan {
+    /// Played before a trial's judged part: new instances' engines start, the rings fill.
+    warm_up_s: f64,
+    /// Judged seconds of a screening trial on the ladder.
+    screen_s: f64,
+    /// Judged seconds of a trial that can decide the figure.
+    trial_s: f64,
+    /// Trials of one count before it is called a failure: a passing one is 20 s without an
+    /// underrun, but a shared or virtual machine now and then stalls a thread for milliseconds
+    /// whatever it runs, and that moment should not decide the figure. Too many instances fail
+    /// every attempt, and fail early, so the retries cost little.
+    attempts: usize,
+    /// The bisection stops when the gap between pass and fail is at most this share of the
+    /// pass (and at least 1).
+    resolution: f64,
+}
+
+impl Plan {
+    /// 5 s trials, the ladder and a coarse bisection.
+    pub const QUICK: Self = Self {
+        warm_up_s: 2.0,
+        screen_s: 5.0,
+        trial_s: 5.0,
+        attempts: 2,
+        resolution: 0.25,
+    };
+    /// 20 s trials, down to the instance.
+    pub const FULL: Self = Self {
+        warm_up_s: 3.0,
+        screen_s: 5.0,
+        trial_s: 20.0,
+        attempts: 3,
+        resolution: 0.0,
+    };
+}
+
+/// Why a trial failed.
+enum Underrun {
+    Deadline {
+        late: Duration,
+        woke_after: Duration,
+    },
+    Silent {
+        instance: usize,
+    },
+    SpunOut {
+        instance: usize,
+        cpu: Duration,
+    },
+}
+
+impl std::fmt::Display for Underrun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deadline { late, woke_after } => write!(
+                f,
+                "the period's blocks were done {:.2} ms after its deadline (the thread woke \
+                 {:.2} ms after the period began)",
+                late.as_secs_f64() * 1e3,
+                woke_after.as_secs_f64() * 1e3
+            ),
+            Self::Silent { instance } => write!(f, "instance {instance} gave a silent block"),
+            Self::SpunOut { instance, cpu } => write!(
+                f,
+                "instance {instance}'s process() spun {:.2} ms for its engine",
+                cpu.as_secs_f64() * 1e3
+            ),
+        }
+    }
+}
+
+/// What one trial found.
+struct Trial {
+    instances: usize,
+    /// The first underrun and when, in seconds into the judged part.
+    underrun: Option<(Underrun, f64)>,
+    /// CPU over the judged part (only if it passed).
+    load: Option<Load>,
+}
+
+/// Where the CPU went during a passing trial.
+struct Load {
+    /// Engine threads' CPU per instance, in % of one core.
+    engine_pct_each: f64,
+    /// Every thread of the process, in % of one core.
+    process_pct: f64,
+    /// The host thread's busy time (wake-up to last block done) over the period, mean and
+    /// worst, in %.
+    host_busy_pct_mean: f64,
+    host_busy_pct_max: f64,
+}
+
+/// Searches for `instances_realtime` and returns it with the load at that count.
+pub fn measure(plan: &Plan, bundle: &ClapBundle) -> Result<Map<String, Value>> {
+    let mut pool = Vec::new();
+    let mut first_failure: Option<String> = None;
+    let mut note = |trial: &Trial, seconds: f64| {
+        let verdict = match &trial.underrun {
+            None => "pass".to_string(),
+            Some((underrun, at_s)) => {
+                let text = format!("{underrun} after {at_s:.1} s");
+                if first_failure.is_none() {
+                    first_failure = Some(format!("{} instances: {text}", trial.instances));
+                }
+                text
+            }
+        };
+        eprintln!(
+            "instances: {:>3} for {seconds:>4.0} s: {verdict}",
+            trial.instances
+        );
+    };
+
+    // The ladder, with short trials.
+    let mut screened = 0;
+    let mut bad = None;
+    for &count in &LADDER {
+        let trial = attempt(plan, bundle, &mut pool, count, plan.screen_s, &mut note)?;
+        if trial.underrun.is_some() {
+            bad = Some(count);
+            break;
+        }
+        screened = count;
+    }
+
+    // Full trials decide: confirm the last screened pass, then bisect.
+    let mut good = 0;
+    let mut load = None;
+    let mut bad = bad.unwrap_or(MAX_INSTANCES + 1);
+    let mut candidate = screened;
+    while candidate > good && candidate < bad {
+        let trial = attempt(plan, bundle, &mut pool, candidate, plan.trial_s, &mut note)?;
+        if trial.underrun.is_none() {
+            good = candidate;
+            load = trial.load;
+        } else {
+            bad = candidate;
+        }
+        let gap = bad - good;
+        if gap <= 1 || (gap as f64) <= plan.resolution * good as f64 {
+            break;
+        }
+        candidate = good + gap / 2;
+    }
+    drop(pool);
+
+    let mut figures = Map::new();
+    figures.insert("instances_realtime".into(), good.into());
+    figures.insert("instances_trial_s".into(), plan.trial_s.into());
+    if let Some(load) = load {
+        figures.insert(
+            "instances_engine_cpu_pct_each".into(),
+            round(load.engine_pct_each, 2),
+        );
+        figures.insert(
+            "instances_process_cpu_pct".into(),
+            round(load.process_pct, 1),
+        );
+        figures.insert(
+            "instances_host_busy_pct_mean".into(),
+            round(load.host_busy_pct_mean, 1),
+        );
+        figures.insert(
+            "instances_host_busy_pct_max".into(),
+            round(load.host_busy_pct_max, 1),
+        );
+    }
+    if let Some(failure) = first_failure {
+        figures.insert("instances_first_underrun".into(), failure.into());
+    }
+    figures.insert("cpu_model".into(), cpu_model()?.into());
+    Ok(figures)
+}
+
+/// Runs trials of `count` instances until one passes, at most [`Plan::attempts`]; returns
+/// the passing one or the last. `note` hears of each.
+fn attempt(
+    plan: &Plan,
+    bundle: &ClapBundle,
+    pool: &mut Vec<ClapInstance>,
+    count: usize,
+    judged_s: f64,
+    note: &mut impl FnMut(&Trial, f64),
+) -> Result<Trial> {
+    let mut trial = run_trial(plan, bundle, pool, count, judged_s)?;
+    note(&trial, judged_s);
+    for _ in 1..plan.attempts {
+        if trial.underrun.is_none() {
+            break;
+        }
+        trial = run_trial(plan, bundle, pool, count, judged_s)?;
+        note(&trial, judged_s);
+    }
+    Ok(trial)
+}
+
+/// Runs `count` instances (from `pool`, grown or shrunk to that) for a warm-up and then
+/// `judged_s` seconds, stopping at the first underrun.
+fn run_trial(
+    plan: &Plan,
+    bundle: &ClapBundle,
+    pool: &mut Vec<ClapInstance>,
+    count: usize,
+    judged_s: f64,
+) -> Result<Trial> {
+    // Dropping deactivates: only the instances of this trial have engine threads.
+    pool.truncate(count);
+    while pool.len() < count {
+        pool.push(seeded_instance(bundle, pool.len())?);
+    }
+    let period = block_duration();
+    let warm_up_periods = periods(plan.warm_up_s);
+    let judged_periods = periods(judged_s);
+    let mut instances: Vec<&mut ClapInstance> = pool.iter_mut().collect();
+    on_shared_audio_thread(&mut instances, |audio| {
+        let mut pacer = Pacer::new();
+        for _ in 0..warm_up_periods {
+            pacer.wait_for_next();
+            for which in 0..count {
+                audio.process(which, |block| block.frames = BLOCK_FRAMES)?;
+            }
+        }
+        // Reading /proc takes longer than a period: the device clock starts again after it,
+        // which the rings' lead covers.
+        let cpu_before = thread_cpu()?;
+        let measured_from = Instant::now();
+        let mut busy_total = Duration::ZERO;
+        let mut busy_max = Duration::ZERO;
+        let spun_out = period.mul_f64(SPIN_BUDGET * 0.9);
+        let mut pacer = Pacer::new();
+        for index in 0..judged_periods {
+            let due = pacer.wait_for_next();
+            let woke = Instant::now();
+            for which in 0..count {
+                let cpu_before = thread_cpu_time();
+                let block = audio.process(which, |block| block.frames = BLOCK_FRAMES)?;
+                let cpu = thread_cpu_time().saturating_sub(cpu_before);
+                let underrun = if is_silent(block.left, block.right) {
+                    Some(Underrun::Silent { instance: which })
+                } else if cpu >= spun_out {
+                    Some(Underrun::SpunOut {
+                        instance: which,
+                        cpu,
+                    })
+                } else {
+                    None
+                };
+                if let Some(underrun) = underrun {
+                    return Ok(failed(count, underrun, index));
+                }
+            }
+            let done = Instant::now();
+            if done > due + period {
+                let underrun = Underrun::Deadline {
+                    late: done - (due + period),
+                    woke_after: woke - due,
+                };
+                return Ok(failed(count, underrun, index));
+            }
+            busy_total += done - woke;
+            busy_max = busy_max.max(done - woke);
+        }
+        let elapsed = measured_from.elapsed();
+        let cpu_after = thread_cpu()?;
+        let cpu = |engine_only: bool| -> Duration {
+            cpu_after
+                .iter()
+                .filter(|(_, (name, _))| !engine_only || name == ENGINE_THREAD)
+                .map(|(tid, (_, after))| {
+                    let before = cpu_before.get(tid).map_or(Duration::ZERO, |(_, b)| *b);
+                    after.saturating_sub(before)
+                })
+                .sum()
+        };
+        let share = |cpu: Duration| 100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64();
+        let judged = period * judged_periods as u32;
+        Ok(Trial {
+            instances: count,
+            underrun: None,
+            load: Some(Load {
+                engine_pct_each: share(cpu(true)) / count as f64,
+                process_pct: share(cpu(false)),
+                host_busy_pct_mean: 100.0 * busy_total.as_secs_f64() / judged.as_secs_f64(),
+                host_busy_pct_max: 100.0 * busy_max.as_secs_f64() / period.as_secs_f64(),
+            }),
+        })
+    })
+}
+
+fn failed(instances: usize, underrun: Underrun, period_index: usize) -> Trial {
+    Trial {
+        instances,
+        underrun: Some((
+            underrun,
+            period_index as f64 * f64::from(BLOCK_FRAMES) / SAMPLE_RATE,
+        )),
+        load: None,
+    }
+}
+
+fn periods(seconds: f64) -> usize {
+    (seconds * SAMPLE_RATE / f64::from(BLOCK_FRAMES)).ceil() as usize
+}
+
+/// Instance number `index`, playing, with a seed of its own.
+fn seeded_instance(bundle: &ClapBundle, index: usize) -> Result<ClapInstance> {
+    let mut instance = bundle.instantiate(PLUGIN_ID)?;
+    let seed = instance.param("Seed")?.clone();
+    let span = (seed.max_value - seed.min_value).round().max(0.0) + 1.0;
+    // Any two seeds differ in every note; spread over the range all the same.
+    let value = seed.min_value + (index as f64 * 1009.0 + 7.0) % span;
+    instance.flush(&[(seed.id, value)])?;
+    start_playing(&mut instance)?;
+    Ok(instance)
+}
+
+/// CPU time of the calling thread so far. `Instant` alone cannot tell a plugin that spun from
+/// a thread that was preempted.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to write; the clock id is a constant
+    // every Linux has. On the impossible failure `now` stays zero, which reads as no time.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// CPU time of every thread of this process so far, by thread id: its name and time on a CPU.
+fn thread_cpu() -> Result<HashMap<u32, (String, Duration)>> {
+    let mut threads = HashMap::new();
+    for entry in std::fs::read_dir("/proc/self/task").context("listing /proc/self/task")? {
+        let entry = entry?;
+        let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+            continue;
+        };
+        // A thread may end between the listing and the reads: skip it.
+        let (Ok(name), Ok(schedstat)) = (
+            std::fs::read_to_string(entry.path().join("comm")),
+            std::fs::read_to_string(entry.path().join("schedstat")),
+        ) else {
+            continue;
+        };
+        let ns: u64 = schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse().ok())
+            .with_context(|| format!("unreadable schedstat of thread {tid}: {schedstat:?}"))?;
+        threads.insert(tid, (name.trim().to_string(), Duration::from_nanos(ns)));
+    }
+    Ok(threads)
+}
+
+/// The CPU's name from `/proc/cpuinfo`, with its family and model numbers (a virtual machine
+/// may show only a generic name).
+fn cpu_model() -> Result<String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").context("reading /proc/cpuinfo")?;
+    let field = |name: &str| {
+        cpuinfo
+            .lines()
+            .find(|line| line.split(':').next().map(str::trim) == Some(name))
+            .and_then(|line| line.split_once(':'))
+            .map(|(_, value)| value.trim().to_string())
+    };
+    let name = field("model name").unwrap_or_else(|| "unknown CPU".into());
+    let cores = cpuinfo
+        .lines()
+        .filter(|line| line.starts_with("processor"))
+        .count();
+    Ok(match (field("cpu family"), field("model")) {
+        (Some(family), Some(model)) => {
+            format!("{name} (family {family}, model {model}), {cores} logical CPUs")
+        }
+        _ => format!("{name}, {cores} logical CPUs"),
+    })
+}
