@@ -131,7 +131,7 @@ def bundle_from_env() -> Path:
     if not binary.is_file():
         raise RuntimeError(
             f"{VST3_ENV}={value} is not a built Auralis VST3 bundle (no {binary}). "
-            "Build it with `cargo xtask bundle auralis --release`, or run `cargo xtask test`."
+            "Build it with `cargo xtask bundle auralis-plugin --release`, or run `cargo xtask test`."
         )
     return bundle
 

@@ -23,7 +23,7 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// Where `cargo xtask bundle auralis --release` puts the bundles.
+/// Where `cargo xtask bundle auralis-plugin --release` puts the bundles.
 pub fn bundle_dir() -> PathBuf {
     std::env::var_os("AURALIS_BUNDLE_DIR")
         .map(PathBuf::from)

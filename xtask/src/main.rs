@@ -1,6 +1,6 @@
 //! `cargo xtask …`: the project's tasks.
 //!
-//! - `bundle auralis [--release]`: build `target/bundled/Auralis.clap` and `Auralis.vst3` (with
+//! - `bundle auralis-plugin [--release]`: build `target/bundled/Auralis.clap` and `Auralis.vst3` (with
 //!   the factory presets as `.vstpreset` files inside).
 //! - `demo`: the main job: install what is needed, build, and make music.
 //! - `test`: every check CI runs: formatting, lints, unit tests, the plugin in real hosts.
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
                  (60 s a target)\n  audit [--db DIR]      check the dependencies against the RustSec \
                  advisories\n  package               the Debian package and a tarball in \
                  target/dist\n  deps                  install system packages and the Python test \
-                 venv\n  bundle auralis [--release]   build Auralis.clap and Auralis.vst3 into \
+                 venv\n  bundle auralis-plugin [--release]   build Auralis.clap and Auralis.vst3 into \
                  target/bundled"
             );
             return ExitCode::from(2);

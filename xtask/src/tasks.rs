@@ -64,7 +64,7 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
     // The allocation-checked build: debug assertions make nice-plug abort on any allocation
     // inside process(), which the CLAP host test drives with random automation.
     clock.time("debug build of the plugin", || {
-        run(&cargo, &["build", "-p", "auralis"])
+        run(&cargo, &["build", "-p", PLUGIN_PACKAGE])
     })?;
     clock.time("release bundles", bundle_release)?;
 
@@ -72,7 +72,7 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
     let package = clock.time("Debian package and tarball", package::build)?;
 
     let bundled = target_dir().join("bundled");
-    let debug_clap = target_dir().join("debug").join("libauralis.so");
+    let debug_clap = target_dir().join("debug").join("libauralis_plugin.so");
     clock.time("cargo test --workspace (build and run)", || {
         let mut test = Command::new(&cargo);
         skip_missing_simd_paths(&mut test);
@@ -173,11 +173,14 @@ fn minutes_seconds(took: Duration) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
+/// The package whose shared object the bundles hold.
+pub const PLUGIN_PACKAGE: &str = "auralis-plugin";
+
 /// `cargo xtask bundle …` (`args` from `bundle` on): nice-plug's bundler, then the factory
 /// presets as `.vstpreset` files into the VST3 bundle, from the plugin's own preset table.
 pub fn bundle(args: &[String]) -> Result<()> {
     nice_plug_xtask::main_with_args("cargo xtask", args.iter().cloned())?;
-    if args.iter().any(|a| a == "auralis") {
+    if args.iter().any(|a| a == PLUGIN_PACKAGE) {
         let release = args.iter().any(|a| a == "--release");
         let mut command = Command::new(cargo());
         command.args([
@@ -201,7 +204,7 @@ pub fn bundle(args: &[String]) -> Result<()> {
 
 /// The release bundles, as the tests, the benchmarks and the package use them.
 pub fn bundle_release() -> Result<()> {
-    bundle(&["bundle", "auralis", "--release"].map(String::from))
+    bundle(&["bundle", PLUGIN_PACKAGE, "--release"].map(String::from))
 }
 
 /// A private runtime directory for Mesa's drivers (GPU tests, and the demo on a bare server).

@@ -27,7 +27,7 @@ fn debug_build_never_allocates_in_process_under_random_automation() {
     };
     assert!(
         PathBuf::from(&path).is_file(),
-        "{DEBUG_CLAP_ENV}={} does not exist: build it with `cargo build -p auralis`",
+        "{DEBUG_CLAP_ENV}={} does not exist: build it with `cargo build -p auralis-plugin`",
         PathBuf::from(&path).display()
     );
     let run = run_child(
