@@ -152,15 +152,15 @@ struct Load {
 /// Searches for `instances_realtime` and returns it with the load at that count.
 pub fn measure(plan: &Plan, bundle: &ClapBundle) -> Result<Map<String, Value>> {
     let mut pool = Vec::new();
-    let mut first_failure: Option<String> = None;
+    // The newest underrun of each count: the one of the smallest count that failed is what
+    // stopped the search.
+    let mut failures: HashMap<usize, String> = HashMap::new();
     let mut note = |trial: &Trial, seconds: f64| {
         let verdict = match &trial.underrun {
             None => "pass".to_string(),
             Some((underrun, at_s)) => {
                 let text = format!("{underrun} after {at_s:.1} s");
-                if first_failure.is_none() {
-                    first_failure = Some(format!("{} instances: {text}", trial.instances));
-                }
+                failures.insert(trial.instances, text.clone());
                 text
             }
         };
@@ -224,8 +224,11 @@ pub fn measure(plan: &Plan, bundle: &ClapBundle) -> Result<Map<String, Value>> {
             round(load.host_busy_pct_max, 1),
         );
     }
-    if let Some(failure) = first_failure {
-        figures.insert("instances_first_underrun".into(), failure.into());
+    if let Some(failure) = failures.get(&bad) {
+        figures.insert(
+            "instances_limit_underrun".into(),
+            format!("{bad} instances: {failure}").into(),
+        );
     }
     figures.insert("cpu_model".into(), cpu_model()?.into());
     Ok(figures)

@@ -24,8 +24,9 @@
 //! - `instances_realtime` ([`instances`]): how many Auralis instances (all playing, each with
 //!   its own seed) one host audio thread runs at 48 kHz / 128 frames without an underrun for
 //!   20 s, found by a search upwards then a bisection (at most 128); with the engine threads'
-//!   CPU per instance and the host thread's load at that count, which say what limits it, and
-//!   the machine's `cpu_model`.
+//!   CPU per instance and the host thread's load at that count, and the underrun that stopped
+//!   the next count up (`instances_limit_underrun`), which say what limits it; and the
+//!   machine's `cpu_model`.
 //! - `plugin_instantiate_ms`: create, initialise and activate an instance on the host's thread,
 //!   median of several (the bundle is already loaded, as in a DAW's session).
 //!
