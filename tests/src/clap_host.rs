@@ -84,7 +84,7 @@ impl ClapBundle {
         let path = path.as_ref();
         ensure!(
             path.is_file(),
-            "no CLAP plugin at {} (build it with `cargo xtask bundle auralis --release`)",
+            "no CLAP plugin at {} (build it with `cargo xtask bundle auralis-plugin --release`)",
             path.display()
         );
         let path = path
