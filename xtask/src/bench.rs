@@ -219,17 +219,24 @@ fn check_goals(summary: &Map<String, Value>) -> (Map<String, Value>, String) {
     (goals, table)
 }
 
-/// The CPU's model name from `/proc/cpuinfo`, which every figure is measured on.
+/// The CPU's model name from `/proc/cpuinfo`, which every figure is measured on, with its
+/// family and model numbers: a virtual machine may show only "AMD EPYC", which names no
+/// generation.
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, name)| name.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(key, _)| key.trim() == name)
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    match (field("model name"), field("cpu family"), field("model")) {
+        (Some(name), Some(family), Some(model)) => {
+            format!("{name} (family {family}, model {model})")
+        }
+        (Some(name), ..) => name,
+        _ => "unknown CPU".into(),
+    }
 }
 
 /// The JSON object a benchmark wrote to `path`.
