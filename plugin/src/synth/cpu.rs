@@ -247,12 +247,31 @@ fn accumulate_all_portable(
     acc_right: &mut [[f32; LANES]],
 ) {
     for chunk in partials.chunks(LANES) {
-        let segments = acc_left
-            .chunks_mut(RESEED_FRAMES)
-            .zip(acc_right.chunks_mut(RESEED_FRAMES));
-        for (i, (seg_left, seg_right)) in segments.enumerate() {
-            Lanes::<LANES>::load(chunk, i * RESEED_FRAMES).accumulate(seg_left, seg_right);
-        }
+        for_each_segment::<LANES>(chunk, acc_left, acc_right, |lanes, left, right| {
+            lanes.accumulate(left, right);
+        });
+    }
+}
+
+/// The outer loop every path shares: for each stretch of [`RESEED_FRAMES`] of the
+/// accumulators, `chunk`'s partials reseeded at the stretch's start and handed to `pass` with
+/// it. Inlined, so that it and `pass` compile with the calling path's instructions.
+#[inline(always)]
+fn for_each_segment<const N: usize>(
+    chunk: &[PartialParams],
+    acc_left: &mut [[f32; LANES]],
+    acc_right: &mut [[f32; LANES]],
+    mut pass: impl FnMut(&mut Lanes<N>, &mut [[f32; LANES]], &mut [[f32; LANES]]),
+) {
+    let segments = acc_left
+        .chunks_mut(RESEED_FRAMES)
+        .zip(acc_right.chunks_mut(RESEED_FRAMES));
+    for (i, (seg_left, seg_right)) in segments.enumerate() {
+        pass(
+            &mut Lanes::<N>::load(chunk, i * RESEED_FRAMES),
+            seg_left,
+            seg_right,
+        );
     }
 }
 

@@ -5,7 +5,7 @@ use std::arch::x86_64::{
     __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_storeu_ps, _mm256_sub_ps,
 };
 
-use super::{LANES, Lanes, PartialParams, RESEED_FRAMES};
+use super::{LANES, Lanes, PartialParams, for_each_segment};
 
 /// f32 lanes in an AVX register.
 const WIDTH: usize = 8;
@@ -28,13 +28,9 @@ pub(super) unsafe fn accumulate_all(
     acc_right: &mut [[f32; LANES]],
 ) {
     for chunk in partials.chunks(LANES) {
-        let segments = acc_left
-            .chunks_mut(RESEED_FRAMES)
-            .zip(acc_right.chunks_mut(RESEED_FRAMES));
-        for (i, (seg_left, seg_right)) in segments.enumerate() {
-            let lanes = Lanes::<LANES>::load(chunk, i * RESEED_FRAMES);
-            accumulate(&lanes, seg_left, seg_right);
-        }
+        for_each_segment::<LANES>(chunk, acc_left, acc_right, |lanes, left, right| {
+            accumulate(lanes, left, right);
+        });
     }
 }
 

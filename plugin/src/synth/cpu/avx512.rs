@@ -14,7 +14,7 @@ use std::arch::x86_64::{
     __m512, _mm512_add_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_storeu_ps, _mm512_sub_ps,
 };
 
-use super::{LANES, Lanes, PartialParams, RESEED_FRAMES};
+use super::{LANES, Lanes, PartialParams, for_each_segment};
 
 /// Groups of [`LANES`] in a full pass.
 const GROUPS: usize = 3;
@@ -41,20 +41,16 @@ pub(super) unsafe fn accumulate_all(
     }
 }
 
-/// One pass of `N = LANES × G` partials over every frame, reseeded every [`RESEED_FRAMES`].
+/// One pass of `N = LANES × G` partials over every frame, reseeded every [`super::RESEED_FRAMES`].
 #[target_feature(enable = "avx512f")]
 fn pass<const N: usize, const G: usize>(
     chunk: &[PartialParams],
     acc_left: &mut [[f32; LANES]],
     acc_right: &mut [[f32; LANES]],
 ) {
-    let segments = acc_left
-        .chunks_mut(RESEED_FRAMES)
-        .zip(acc_right.chunks_mut(RESEED_FRAMES));
-    for (i, (seg_left, seg_right)) in segments.enumerate() {
-        let lanes = Lanes::<N>::load(chunk, i * RESEED_FRAMES);
-        accumulate::<N, G>(&lanes, seg_left, seg_right);
-    }
+    for_each_segment::<N>(chunk, acc_left, acc_right, |lanes, left, right| {
+        accumulate::<N, G>(lanes, left, right);
+    });
 }
 
 /// Loads group `g` of a field.
