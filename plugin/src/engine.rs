@@ -14,11 +14,12 @@ mod core;
 pub mod feed;
 mod follow;
 pub mod midi;
+mod revision;
 mod settings;
 mod thread;
 pub mod timeline;
 
 pub use self::config::{EngineConfig, REALTIME_AHEAD_S};
-pub use self::core::{ENGINE_BLOCK_FRAMES, EngineCore, SoloLayer};
+pub use self::core::{CoreState, ENGINE_BLOCK_FRAMES, EngineCore, SoloLayer};
 pub use self::feed::{NowPlaying, NowPlayingFeed};
 pub use self::thread::{EngineHandle, EngineSetup, SettingsSource, start};

@@ -24,9 +24,10 @@ use auralis::synth::RendererChoice;
 /// Seconds of audio per clock tick: a common sound-card period.
 const TICK_S: f64 = 0.01;
 /// How far ahead of the clock the engine renders, in seconds. A server has no latency to keep
-/// low (the listeners buffer 200 ms anyway; a parameter change is heard this much later) and
-/// shares its machine with other work, so it keeps a deep lead rather than a plugin's 30 ms.
-/// A quarter of a second was not enough beside a browser rendering in software on two cores.
+/// low (the listeners buffer 200 ms anyway) and shares its machine with other work, so it keeps
+/// a deep lead rather than a plugin's 30 ms. A quarter of a second was not enough beside a
+/// browser rendering in software on two cores. A settings change is still heard within tens of
+/// milliseconds, not a lead later: the engine revises the part of the lead not yet played.
 const LEAD_S: f64 = 1.0;
 /// A clock more than this far behind its schedule re-synchronises rather than catching up.
 const MAX_LAG: Duration = Duration::from_millis(250);
@@ -90,6 +91,8 @@ impl LiveEngine {
         let config = EngineConfig {
             lead_frames: sample_rate.frames(LEAD_S),
             renderer,
+            // Without it, a change through the API would be heard a whole lead later.
+            revise_lead: true,
             ..EngineConfig::for_host(sample_rate, WaitPolicy::Realtime, tick_frames)
         };
         let telemetry = Arc::new(Telemetry::default());

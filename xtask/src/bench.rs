@@ -41,6 +41,10 @@ const FIGURE_BENCHES: &[FigureBench] = &[
         package: "auralis",
         name: "monitor",
     },
+    FigureBench {
+        package: "auralis-standalone",
+        name: "control",
+    },
 ];
 
 /// A goal: the figure, the bound, and which side of it is good.

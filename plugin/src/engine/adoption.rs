@@ -40,7 +40,7 @@ pub struct Adoption {
 }
 
 /// What the composer plays of the player's chords, and the change that is coming.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ChordFollowing {
     /// The player's chord the composer plays now.
     adopted: Option<HeldHarmony>,

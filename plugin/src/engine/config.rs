@@ -26,6 +26,10 @@ pub struct EngineConfig {
     pub lead_frames: usize,
     /// Which renderer plays the voices.
     pub renderer: RendererChoice,
+    /// Whether a change of settings re-renders the part of the lead not yet played (see
+    /// `engine/revision.rs`), for a long lead that would otherwise delay every change by its
+    /// length. Realtime mode without MIDI out only: the engine ignores it otherwise.
+    pub revise_lead: bool,
 }
 
 impl EngineConfig {
@@ -44,6 +48,7 @@ impl EngineConfig {
             max_block_frames,
             lead_frames,
             renderer: RendererChoice::Auto,
+            revise_lead: false,
         }
     }
 
@@ -57,8 +62,12 @@ impl EngineConfig {
     }
 
     /// Ring capacity that always holds the lead, one more host block and the part of an engine
-    /// block beyond them.
+    /// block beyond them; when the lead is revised, twice over, since the revised frames are
+    /// queued behind the ones they replace until the audio side skips those.
     pub fn ring_frames(&self) -> usize {
-        self.lead_frames + self.max_block_frames.max(ENGINE_BLOCK_FRAMES) + 2 * ENGINE_BLOCK_FRAMES
+        let one = self.lead_frames
+            + self.max_block_frames.max(ENGINE_BLOCK_FRAMES)
+            + 2 * ENGINE_BLOCK_FRAMES;
+        if self.revise_lead { 2 * one } else { one }
     }
 }

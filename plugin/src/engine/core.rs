@@ -299,6 +299,59 @@ impl EngineCore {
         self.feed_countdown = 0;
     }
 
+    /// The music's state between two blocks, to come back to with [`Self::rewind`]. Copies
+    /// every voice and the effects' delay lines (a few hundred kilobytes): engine thread only.
+    pub fn save_state(&self) -> CoreState {
+        CoreState {
+            timeline: self.timeline.clone(),
+            composer: self.composer.clone(),
+            seed: self.seed,
+            applied: self.applied,
+            scheduled: self.scheduled.clone(),
+            voices: self.tonal.voices.clone(),
+            percussion: self.percussion.clone(),
+            air: self.air.clone(),
+            effects: self.effects.clone(),
+            follower: self.follower.clone(),
+            chords: self.chords.clone(),
+        }
+    }
+
+    /// Puts the music back where `state` was saved: the next frames are what this engine
+    /// rendered after that point, but for the settings the coming blocks bring. The frame count
+    /// goes on from `frame`, the ring's count, since the frames rendered after the save are
+    /// not played but stay in the ring to be skipped. Notes already sent out as MIDI cannot be
+    /// taken back, so an engine that sends MIDI is never rewound.
+    pub fn rewind(&mut self, state: &CoreState, frame: u64) {
+        let CoreState {
+            timeline,
+            composer,
+            seed,
+            applied,
+            scheduled,
+            voices,
+            percussion,
+            air,
+            effects,
+            follower,
+            chords,
+        } = state;
+        self.timeline.clone_from(timeline);
+        self.composer.clone_from(composer);
+        self.seed = *seed;
+        self.applied = *applied;
+        self.scheduled.clone_from(scheduled);
+        self.tonal.voices.clone_from(voices);
+        self.percussion.clone_from(percussion);
+        self.air.clone_from(air);
+        self.effects.clone_from(effects);
+        self.follower.clone_from(follower);
+        self.chords.clone_from(chords);
+        self.frames_rendered = frame;
+        // The feed shows what the rewound music plays from its next block on.
+        self.feed_countdown = 0;
+    }
+
     /// Takes a note the host played in, to be followed at its frame (see [`Follower`]).
     pub fn receive_midi(&mut self, event: MidiIn) {
         self.follower.receive(event);
@@ -616,6 +669,23 @@ impl EngineCore {
         }
         feed.publish(now);
     }
+}
+
+/// What [`EngineCore::save_state`] keeps: everything that carries the music from one block to
+/// the next (the renderer, the scratch buffers and the outputs carry nothing).
+#[derive(Clone)]
+pub struct CoreState {
+    timeline: Timeline,
+    composer: Composer,
+    seed: u32,
+    applied: ComposerSettings,
+    scheduled: VecDeque<NoteEvent>,
+    voices: VoiceAllocator,
+    percussion: Percussion,
+    air: Air,
+    effects: Effects,
+    follower: Follower,
+    chords: ChordFollowing,
 }
 
 /// The tonal voices, their partials for the slice being rendered, and the renderer that sums

@@ -56,6 +56,7 @@ pub struct HeldChange {
 }
 
 /// The held keys, the pedal, the profile and the estimate.
+#[derive(Clone)]
 pub struct Follower {
     /// Input events not yet applied, in frame order.
     pending: VecDeque<MidiIn>,

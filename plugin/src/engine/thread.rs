@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::params::{AuralisParams, MusicalSettings};
 use crate::realtime::denormals::DenormalGuard;
-use crate::realtime::output::FADE_S;
+use crate::realtime::output::{FADE_S, SPLICE_FADE_S};
 use crate::realtime::{
     AudioOutput, BlockRequest, EngineLink, Frame, FrameProducer, MidiInConsumer, NoteOutProducer,
     RequestConsumer, Telemetry, WaitPolicy, audio_ring, midi_in_ring, note_ring, request_ring,
@@ -26,6 +26,7 @@ use crate::realtime::{
 use super::config::EngineConfig;
 use super::core::{ENGINE_BLOCK_FRAMES, EngineCore};
 use super::feed::NowPlayingFeed;
+use super::revision::Revisions;
 
 /// Sleep between checks for requests. Short, because a faster-than-realtime host may ask for
 /// the next block at once; realtime hosts are covered by the lead whatever this is.
@@ -158,6 +159,7 @@ impl EngineHandle {
             .spawn(move || {
                 DenormalGuard::enable_for_thread();
                 let mut core = new_core(&config, &settings.settings());
+                let sends_midi = io.notes.is_some();
                 if let Some(notes) = io.notes {
                     core = core.with_midi_out(notes);
                 }
@@ -165,7 +167,11 @@ impl EngineHandle {
                 if let Some(feed) = io.feed {
                     core = core.with_feed(feed);
                 }
+                let revisions =
+                    (config.revise_lead && config.policy == WaitPolicy::Realtime && !sends_midi)
+                        .then(|| Revisions::new(config.sample_rate, splice_fade_frames(&config)));
                 let mut engine = EngineLoop {
+                    revisions,
                     core,
                     config,
                     lead_frames: config.lead_frames as u64,
@@ -279,6 +285,8 @@ impl Faults {
 }
 
 struct EngineLoop {
+    /// The saved states and splices of an engine that revises its lead.
+    revisions: Option<Revisions>,
     core: EngineCore,
     /// What the engine was started with, to build a fresh core after a panic.
     config: EngineConfig,
@@ -339,7 +347,11 @@ impl EngineLoop {
                     }
                 }
             };
-            let target = until + self.lead_frames;
+            let skipped = self
+                .revisions
+                .as_ref()
+                .map_or(0, |revisions| revisions.skipped_ahead(until));
+            let target = until + self.lead_frames + skipped;
             loop {
                 match catch_unwind(AssertUnwindSafe(|| self.render_until(target, &request))) {
                     Ok(true) => break,
@@ -362,11 +374,37 @@ impl EngineLoop {
     /// ring to reach (before the lead).
     fn begin(&mut self, request: &BlockRequest) -> u64 {
         if !request.restart {
+            self.revise(request);
             return request.until_frame;
+        }
+        if let Some(revisions) = self.revisions.as_mut() {
+            revisions.restart();
         }
         self.faults.strike_restart();
         self.core.restart(&request.settings);
         self.acknowledge_restart(request)
+    }
+
+    /// If the request changes the settings and the engine revises its lead, goes back to a
+    /// state saved a margin ahead of what is playing and publishes the splice: the frames
+    /// rendered from here on replace the stale ones from that state's frame (see
+    /// `engine/revision.rs`).
+    fn revise(&mut self, request: &BlockRequest) {
+        let Some(revisions) = self.revisions.as_mut() else {
+            return;
+        };
+        let playing = self.pushed - self.producer.queued_frames() as u64;
+        let Some((from, state)) =
+            revisions.take_request(request.until_frame, &request.settings, playing, self.pushed)
+        else {
+            return;
+        };
+        let to = self.pushed;
+        self.core.rewind(&state, to);
+        revisions.spliced(from, to);
+        // Published before the replacement is rendered: the audio side waits for it while it
+        // still has stale frames to play.
+        self.telemetry.publish_splice(from, to);
     }
 
     /// The music starts over at the next frame rendered; the audio thread skips what was
@@ -412,6 +450,10 @@ impl EngineLoop {
                 scope.publish_scope(&self.block);
             }
             self.push_block();
+            if let Some(revisions) = self.revisions.as_mut() {
+                let playing = self.pushed - self.producer.queued_frames() as u64;
+                revisions.after_block(&self.core, self.block.len() as u64, self.pushed, playing);
+            }
         }
         true
     }
@@ -462,6 +504,9 @@ impl EngineLoop {
             self.silenced = true;
             return;
         }
+        if let Some(revisions) = self.revisions.as_mut() {
+            revisions.forget_saved();
+        }
         let mut fresh = new_core(&self.config, settings);
         fresh.take_over_from(&mut self.core, self.pushed);
         // The failed engine is dropped here, on this thread, like any other.
@@ -489,6 +534,11 @@ impl EngineLoop {
     fn finish(&mut self) {
         self.telemetry.set_engine_running(false);
     }
+}
+
+/// Frames of the audio side's crossfade at a splice.
+fn splice_fade_frames(config: &EngineConfig) -> usize {
+    config.sample_rate.frames(f64::from(SPLICE_FADE_S))
 }
 
 /// The text a panic was raised with, if it carried one.

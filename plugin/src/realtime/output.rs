@@ -10,6 +10,12 @@
 //! a real-time host loses at most that slice of its budget in a genuine underrun. In offline mode
 //! (a bounce) it sleeps until the engine delivers, up to [`OFFLINE_MAX_WAIT`] per block, so a
 //! bounce is complete and deterministic yet a dead engine cannot hang the host.
+//!
+//! An engine that revises its lead (a server's, whose lead is a second long) re-renders the
+//! frames not yet played when the settings change and queues them behind the stale ones; it
+//! publishes a splice (`Telemetry::publish_splice`). At the first block from the splice on,
+//! the stale frames are skipped and the replacement fades in over [`SPLICE_FADE_S`] while the
+//! first stale ones fade out under it: the same music until the change, so no seam is heard.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +33,8 @@ pub const MAX_SPIN_FRACTION: f64 = 0.5;
 /// In realtime mode, the longest the audio thread spins for the engine to acknowledge a
 /// restart, as a fraction of the block's duration; the wait for frames may follow.
 pub const RESTART_SPIN_FRACTION: f64 = 0.25;
+/// Length of the crossfade from the stale frames to their replacement at a splice, in seconds.
+pub const SPLICE_FADE_S: f32 = 0.02;
 /// In offline mode, the longest the audio thread waits for the engine per block.
 pub const OFFLINE_MAX_WAIT: Duration = Duration::from_secs(2);
 /// Sleep between checks of the ring while waiting in offline mode.
@@ -83,6 +91,14 @@ pub struct AudioOutput {
     restarts_requested: u64,
     /// Restarts whose stale frames have been skipped.
     restarts_handled: u64,
+    /// Splices (see `Telemetry::publish_splice`) played through.
+    splices_handled: u64,
+    /// The first stale frames of the newest splice, faded out under their replacement.
+    /// Allocated with the output, [`SPLICE_FADE_S`] long.
+    splice_tail: Vec<Frame>,
+    /// Frames of `splice_tail` in use, and how many have been mixed in so far.
+    tail_len: usize,
+    tail_mixed: usize,
 }
 
 impl AudioOutput {
@@ -93,6 +109,7 @@ impl AudioOutput {
         policy: WaitPolicy,
         sample_rate: SampleRate,
     ) -> Self {
+        let splice_fade_frames = sample_rate.frames(f64::from(SPLICE_FADE_S)).max(1);
         let sample_rate = sample_rate.hz();
         let fade_frames = (FADE_S * sample_rate).max(1.0);
         Self {
@@ -109,6 +126,10 @@ impl AudioOutput {
             frames_consumed: 0,
             restarts_requested: 0,
             restarts_handled: 0,
+            splices_handled: 0,
+            splice_tail: vec![[0.0; 2]; splice_fade_frames],
+            tail_len: 0,
+            tail_mixed: 0,
         }
     }
 
@@ -133,8 +154,13 @@ impl AudioOutput {
         // The engine pushed every frame before `restart_frame` before acknowledging.
         let (_, restart_frame) = self.telemetry.restarts();
         let stale = restart_frame.saturating_sub(self.frames_consumed) as usize;
-        self.frames_consumed += self.consumer.discard(stale) as u64;
+        let skipped = self.consumer.discard(stale);
+        self.frames_consumed += skipped as u64;
+        self.telemetry.add_frames_skipped(skipped);
         self.restarts_handled = self.restarts_requested;
+        // What a splice replaced is older than the restart.
+        self.splices_handled = self.telemetry.splices();
+        self.tail_len = 0;
         self.dry = true;
         self.fade_in_gain = 0.0;
         self.fade_out_gain = 0.0;
@@ -168,6 +194,9 @@ impl AudioOutput {
             return FillOutcome::Complete;
         }
 
+        if self.splices_handled != self.telemetry.splices() {
+            self.splice(frames);
+        }
         if self.consumer.queued_frames() < frames {
             self.wait_until(frames, MAX_SPIN_FRACTION, |output| {
                 output.consumer.queued_frames() >= frames
@@ -187,6 +216,9 @@ impl AudioOutput {
             if self.dry {
                 self.dry = false;
             }
+            if self.tail_mixed < self.tail_len {
+                self.mix_splice_tail(&mut left[..got], &mut right[..got]);
+            }
             if self.fade_in_gain < 1.0 {
                 self.apply_fade_in(&mut left[..got], &mut right[..got]);
             }
@@ -203,6 +235,47 @@ impl AudioOutput {
         self.telemetry.add_frames_played(frames);
         FillOutcome::Underrun {
             missing_frames: frames - got,
+        }
+    }
+
+    /// Carries out the newest splice if this block starts at or after its first stale frame:
+    /// keeps the first stale frames to fade out, skips the rest, and leaves the replacement at
+    /// the front of the ring. Waits a block while the replacement is not queued yet, as long
+    /// as there are stale frames left to play instead (they are still music, only older).
+    fn splice(&mut self, frames: usize) {
+        let (generation, from, to) = self.telemetry.newest_splice();
+        let at = self.frames_consumed;
+        if at < from {
+            return;
+        }
+        let stale = to.saturating_sub(at) as usize;
+        let fade = self.splice_tail.len();
+        let replacement_queued = self.consumer.queued_frames() >= stale + frames;
+        if !replacement_queued && stale >= frames + fade {
+            return;
+        }
+        let tail = stale.min(fade);
+        self.tail_len = self.consumer.pop_frames(&mut self.splice_tail[..tail]);
+        self.tail_mixed = 0;
+        let skipped = self.tail_len + self.consumer.discard(stale - self.tail_len);
+        self.frames_consumed += skipped as u64;
+        self.telemetry.add_frames_skipped(skipped);
+        self.splices_handled = generation;
+    }
+
+    /// Fades the splice's stale frames out under the replacement fading in: both are the same
+    /// music up to the change, so the sum stays level.
+    fn mix_splice_tail(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = self.tail_len as f32;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            if self.tail_mixed == self.tail_len {
+                break;
+            }
+            let gain = (self.tail_mixed + 1) as f32 / (len + 1.0);
+            let [old_l, old_r] = self.splice_tail[self.tail_mixed];
+            *l = *l * gain + old_l * (1.0 - gain);
+            *r = *r * gain + old_r * (1.0 - gain);
+            self.tail_mixed += 1;
         }
     }
 
@@ -328,6 +401,81 @@ mod tests {
         assert_eq!(*resumed.last().unwrap(), 0.5, "and reaches full level");
         assert_eq!(telemetry.underruns(), 1);
         assert_eq!(telemetry.frames_played(), 14 * block as u64);
+    }
+
+    /// Plays `blocks` blocks of `block` frames, without allocating.
+    fn play(out: &mut AudioOutput, blocks: usize, block: usize) -> Vec<f32> {
+        let mut played = Vec::with_capacity(blocks * block);
+        let mut left = vec![0.0; block];
+        let mut right = vec![0.0; block];
+        for _ in 0..blocks {
+            nice_assert_no_alloc::assert_no_alloc(|| out.fill(&mut left, &mut right));
+            played.extend_from_slice(&left);
+        }
+        played
+    }
+
+    #[test]
+    fn a_splice_skips_the_stale_frames_and_crossfades_into_their_replacement() {
+        let (mut tx, mut out, telemetry) = output(8192);
+        let fade = SR.frames(f64::from(SPLICE_FADE_S));
+        // The engine rendered up to frame 2048 at 0.5, then went back to the music at frame
+        // 512 and queued what replaces it (-0.5) from ring frame 2048 on.
+        tx.push_frames(&constant(0.5, 2048));
+        tx.push_frames(&constant(-0.5, 2048));
+        telemetry.publish_splice(512, 2048);
+        let played = play(&mut out, 12, 128);
+        let settled = (FADE_S * SR.hz()) as usize + 1;
+        assert!(
+            played[settled..512].iter().all(|&s| s == 0.5),
+            "up to the splice, as rendered"
+        );
+        assert!(
+            played[512 + fade..].iter().all(|&s| s == -0.5),
+            "then the replacement"
+        );
+        assert!(
+            played[512..512 + fade].windows(2).all(|w| w[1] < w[0]),
+            "crossfaded"
+        );
+        assert!(
+            largest_step(&played) < 0.01,
+            "no click: {}",
+            largest_step(&played)
+        );
+        assert_eq!(
+            out.frames_consumed(),
+            12 * 128 + 1536,
+            "the stale frames were skipped"
+        );
+        assert_eq!(telemetry.underruns(), 0);
+    }
+
+    #[test]
+    fn a_splice_whose_replacement_is_late_plays_the_stale_frames_meanwhile() {
+        let (mut tx, mut out, telemetry) = output(8192);
+        tx.push_frames(&constant(0.5, 3000));
+        telemetry.publish_splice(512, 3000);
+        let waiting = play(&mut out, 6, 128);
+        assert!(
+            waiting[400..].iter().all(|&s| s == 0.5),
+            "the stale music goes on"
+        );
+        assert_eq!(out.frames_consumed(), 768);
+        tx.push_frames(&constant(-0.5, 2048));
+        let played = play(&mut out, 12, 128);
+        let fade = SR.frames(f64::from(SPLICE_FADE_S));
+        assert!(
+            played[fade..].iter().all(|&s| s == -0.5),
+            "switched at the next block"
+        );
+        assert!(
+            largest_step(&played) < 0.01,
+            "no click: {}",
+            largest_step(&played)
+        );
+        assert_eq!(out.frames_consumed(), 3000 + 12 * 128);
+        assert_eq!(telemetry.underruns(), 0);
     }
 
     #[test]

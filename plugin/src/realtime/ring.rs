@@ -81,6 +81,19 @@ impl FrameConsumer {
         n
     }
 
+    /// Moves up to `into.len()` frames into `into` and returns how many. Wait-free.
+    pub fn pop_frames(&mut self, into: &mut [Frame]) -> usize {
+        let n = into.len().min(self.inner.slots());
+        let Ok(chunk) = self.inner.read_chunk(n) else {
+            return 0;
+        };
+        let (first, second) = chunk.as_slices();
+        into[..first.len()].copy_from_slice(first);
+        into[first.len()..n].copy_from_slice(second);
+        chunk.commit_all();
+        n
+    }
+
     /// Drops up to `frames` queued frames, returning how many: stale audio after a restart.
     pub fn discard(&mut self, frames: usize) -> usize {
         let frames = frames.min(self.inner.slots());

@@ -34,6 +34,9 @@ pub struct Telemetry {
     frames_played: AtomicU64,
     /// Frames the engine has pushed into the ring. Written by the engine thread.
     frames_rendered: AtomicU64,
+    /// Frames the audio side took from the ring and dropped unplayed: stale audio after a
+    /// restart or a splice. Written by the audio thread.
+    frames_skipped: AtomicU64,
     /// Set while the engine thread runs its loop. Written by the engine thread.
     engine_running: AtomicBool,
     /// Panics the engine thread caught and recovered from (or gave up after). Written by the
@@ -45,6 +48,15 @@ pub struct Telemetry {
     /// The engine frame where the newest restart's music begins: every frame before it in the
     /// ring is stale. Written by the engine thread.
     restart_frame: AtomicU64,
+    /// Splices the engine has published: re-rendered frames that replace part of the queued
+    /// lead. Written by the engine thread (release), after `splice_from` and `splice_to`.
+    splice_generation: AtomicU64,
+    /// The newest splice's first stale frame: from it on, the queued frames are replaced.
+    /// Written by the engine thread.
+    splice_from: AtomicU64,
+    /// The ring frame that plays in place of `splice_from`: the replacement's first frame.
+    /// Written by the engine thread.
+    splice_to: AtomicU64,
     /// Highest absolute sample per channel since the meter last read it, as `f32` bits. Written
     /// by the audio thread with `fetch_max`: for non-negative floats the bit patterns sort like
     /// the values, so the integer maximum is the float maximum.
@@ -125,6 +137,31 @@ impl Telemetry {
         (generation, self.restart_frame.load(Ordering::Relaxed))
     }
 
+    /// Publishes a splice (engine thread): the frames queued from `from` on are stale, and
+    /// the ring frame `to` (≥ `from`) and those after it replace them.
+    pub fn publish_splice(&self, from: u64, to: u64) {
+        self.splice_from.store(from, Ordering::Relaxed);
+        self.splice_to.store(to, Ordering::Relaxed);
+        self.splice_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Splices published so far.
+    pub fn splices(&self) -> u64 {
+        self.splice_generation.load(Ordering::Acquire)
+    }
+
+    /// Splices published so far, and the newest one's stale and replacement frames. The engine
+    /// publishes a splice only after the audio side has played past the one before, so the
+    /// three values belong together.
+    pub fn newest_splice(&self) -> (u64, u64, u64) {
+        let generation = self.splice_generation.load(Ordering::Acquire);
+        (
+            generation,
+            self.splice_from.load(Ordering::Relaxed),
+            self.splice_to.load(Ordering::Relaxed),
+        )
+    }
+
     /// Records one block's levels (audio thread): the block's peak per channel and the smoothed
     /// RMS per channel. Non-finite or negative values are recorded as 0.
     pub fn record_levels(&self, peak: [f32; 2], rms: [f32; 2]) {
@@ -145,9 +182,18 @@ impl Telemetry {
         [0, 1].map(|channel| f32::from_bits(self.rms_bits[channel].load(Ordering::Relaxed)))
     }
 
-    /// Frames rendered but not yet played: how far the engine is ahead of the output.
+    /// Counts frames dropped unplayed (audio thread).
+    pub fn add_frames_skipped(&self, frames: usize) {
+        self.frames_skipped
+            .fetch_add(frames as u64, Ordering::Relaxed);
+    }
+
+    /// Frames rendered but not yet played: how far the engine is ahead of the output. The
+    /// stale frames of a splice the audio side has not reached yet count, though they will be
+    /// skipped.
     pub fn lead_frames(&self) -> u64 {
-        self.frames_rendered().saturating_sub(self.frames_played())
+        self.frames_rendered()
+            .saturating_sub(self.frames_played() + self.frames_skipped.load(Ordering::Relaxed))
     }
 
     /// Records one engine block (engine thread): how long it took, and whether the GPU

@@ -32,6 +32,7 @@ pub struct NoteRequest {
 }
 
 /// Owns the sounding voices.
+#[derive(Clone)]
 pub struct VoiceAllocator {
     /// Sounding and fading voices.
     voices: Vec<Voice>,

@@ -31,16 +31,23 @@ impl Rig {
     }
 
     fn start_with(policy: WaitPolicy, faults: Faults) -> Self {
+        // The CPU renderer: these tests are about the loop, and probing for a GPU (again for
+        // every fresh engine after a panic) can take seconds on a busy machine, longer than a
+        // bounce waits for a block.
+        Self::launch(
+            EngineConfig {
+                renderer: RendererChoice::Cpu,
+                ..config(policy)
+            },
+            faults,
+        )
+    }
+
+    fn launch(config: EngineConfig, faults: Faults) -> Self {
         let telemetry = Arc::new(Telemetry::default());
         let (engine, link) = start_with(
             EngineSetup {
-                // The CPU renderer: these tests are about the loop, and probing for a GPU
-                // (again for every fresh engine after a panic) can take seconds on a busy
-                // machine, longer than a bounce waits for a block.
-                config: EngineConfig {
-                    renderer: RendererChoice::Cpu,
-                    ..config(policy)
-                },
+                config,
                 settings: Box::new(MusicalSettings::default()),
                 telemetry: telemetry.clone(),
                 feed: None,
@@ -371,4 +378,115 @@ fn a_starved_engine_fades_out_then_the_music_fades_back_in() {
     );
     let tail = &played[played.len() - SR as usize..];
     assert!(energy(tail) > 1.0, "the music came back");
+}
+
+/// Waits (bounded) until the engine has answered the previous request in full, as it has on
+/// a host paced by its sound card: its whole lead queued, behind the stale frames of a
+/// pending splice, and at least `splices` splices published.
+fn wait_for_lead(rig: &Rig, lead: usize, splices: u64) {
+    let watchdog = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (published, from, to) = rig.telemetry.newest_splice();
+        let consumed = rig.link.frames_consumed();
+        let skipped = if published > 0 && consumed < to {
+            to - from
+        } else {
+            0
+        };
+        let answered = rig.telemetry.frames_rendered() >= consumed + lead as u64 + skipped;
+        if (answered && published >= splices) || std::time::Instant::now() > watchdog {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+#[test]
+fn a_change_revises_the_lead_and_is_heard_a_margin_later_not_a_lead_later() {
+    use crate::engine::revision::{MARGIN_S, SAVE_INTERVAL_S};
+    let sample_rate = SampleRate::DEFAULT;
+    // Like `serve`: a long lead, revised on a change.
+    let config = EngineConfig {
+        lead_frames: sample_rate.frames(0.5),
+        renderer: RendererChoice::Cpu,
+        revise_lead: true,
+        ..EngineConfig::for_host(sample_rate, WaitPolicy::Realtime, ENGINE_BLOCK_FRAMES)
+    };
+    let mut rig = Rig::launch(config, Faults::default());
+    let before = MusicalSettings::default();
+    // Brightness is heard at once (a key from the next notes the composer plans).
+    let after = MusicalSettings {
+        brightness: if before.brightness > 0.5 { 0.1 } else { 0.9 },
+        key: KeyName::A,
+        ..before
+    };
+    let (change_block, blocks) = (400, 800);
+    let mut played = Vec::new();
+    let mut out = [[0.0; 2]; ENGINE_BLOCK_FRAMES];
+    for block in 0..blocks {
+        if block > 0 {
+            wait_for_lead(&rig, config.lead_frames, u64::from(block > change_block));
+        }
+        let settings = if block < change_block { before } else { after };
+        assert_eq!(rig.block(settings, &mut out), FillOutcome::Complete);
+        played.extend_from_slice(&out);
+    }
+    assert_eq!(rig.telemetry.underruns(), 0);
+    let (splices, from, to) = rig.telemetry.newest_splice();
+    assert_eq!(splices, 1, "one change, one splice");
+    let asked_at = (change_block * ENGINE_BLOCK_FRAMES) as u64;
+    let margin = sample_rate.frames(MARGIN_S) as u64;
+    // The engine may see the request a block after the host played it.
+    let latest =
+        margin + sample_rate.frames(SAVE_INTERVAL_S) as u64 + 2 * ENGINE_BLOCK_FRAMES as u64;
+    assert!(
+        (margin..=latest).contains(&(from - asked_at)),
+        "the change is heard {} frames after it was asked for, not within {margin}..={latest}",
+        from - asked_at
+    );
+    assert!(
+        to - from > config.lead_frames as u64 / 2,
+        "what was revised is most of the lead: {} frames",
+        to - from
+    );
+
+    // A host without a lead that made the change exactly at the splice hears the same.
+    let offline = |change_at: u64| {
+        let mut rig = Rig::start(WaitPolicy::Offline);
+        let mut rendered = Vec::new();
+        let mut out = [[0.0; 2]; ENGINE_BLOCK_FRAMES];
+        for block in 0..blocks {
+            let at = (block * ENGINE_BLOCK_FRAMES) as u64;
+            let settings = if at < change_at { before } else { after };
+            rig.block(settings, &mut out);
+            rendered.extend_from_slice(&out);
+        }
+        rendered
+    };
+    let reference = offline(from);
+    let unchanged = offline(u64::MAX);
+    let heard = played.iter().zip(&unchanged).position(|(a, b)| a != b);
+    assert!(
+        heard.is_some_and(
+            |frame| (from..from + ENGINE_BLOCK_FRAMES as u64).contains(&(frame as u64))
+        ),
+        "the change is heard from the splice at {from} on, not at {heard:?}"
+    );
+    let (from, fade) = (from as usize, sample_rate.frames(f64::from(SPLICE_FADE_S)));
+    assert!(
+        played[..from] == reference[..from],
+        "unchanged before the splice"
+    );
+    assert!(
+        played[from + fade..] == reference[from + fade..],
+        "after the crossfade, exactly what the change makes of the music"
+    );
+    assert!(played[from..].iter().any(|f| f[0] != 0.0), "audible");
+    let seam = from - 2048..from + fade + 2048;
+    assert!(
+        largest_step(&played[seam.clone()]) <= 1.5 * largest_step(&reference[seam.clone()]),
+        "no click at the splice: {} against {}",
+        largest_step(&played[seam.clone()]),
+        largest_step(&reference[seam])
+    );
 }

@@ -1,0 +1,234 @@
+//! `serve_control_latency_ms`: from a parameter change through `serve`'s API to the first
+//! changed sample reaching a listener, measured by a client.
+//!
+//! Each trial starts two servers playing the same seed on the CPU renderer, which stream the
+//! same samples, and listens to both over the web monitor's PCM16 stream. After a few seconds
+//! (varied per trial, so the call lands anywhere between the engine's saved states) the client
+//! sends `PUT /api/v1/params` to one of them, noting the time just before it connects. The
+//! first sample where the two streams differ is the change; the figure is the time from the
+//! call to the arrival of the packet that carries that sample. It includes everything a
+//! listener waits for: the API, the engine's revision of its lead, the clock, the packet
+//! assembly (20 ms packets) and the socket.
+//!
+//! Figures: `serve_control_latency_ms` (median over the trials), `serve_control_latency_ms_max`,
+//! `serve_control_trials`, and `serve_control_underruns` (from `/metrics` of both servers: the
+//! revisions must not cost a gap). A `harness = false` program run by `cargo xtask bench`:
+//! figures go to the JSON file in `AURALIS_BENCH_OUT` and stdout. `--quick` runs 4 trials
+//! instead of 10.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use auralis::monitor::{Codec, PacketHeader};
+use serde_json::Map;
+
+const TOKEN: &str = "bench";
+/// The changes the trials make, in turn: a key, a scale, the intensity, the seed.
+const CHANGES: [&str; 4] = [
+    r#"{"key":"A"}"#,
+    r#"{"scale":"lydian"}"#,
+    r#"{"intensity":0.95}"#,
+    r#"{"seed":4242}"#,
+];
+
+/// A running `auralis serve`, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Result<Self> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_auralis"))
+            .args(["serve", "--port", "0", "--token", TOKEN, "--seed", "7"])
+            .args(["--renderer", "cpu"])
+            .env("AURALIS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("start auralis serve")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .context("serve printed no URL within 30 s")?;
+        let port = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http://127.0.0.1:"))
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .with_context(|| format!("no port in {line:?}"))?;
+        Ok(Self { child, port })
+    }
+
+    /// One HTTP/1.1 request; the status code and the body.
+    fn request(&self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let code = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+        Ok((code, body))
+    }
+
+    /// `auralis_underruns_total` from `/metrics`.
+    fn underruns(&self) -> Result<u64> {
+        let (_, body) = self.request("GET", &format!("/metrics?token={TOKEN}"), "")?;
+        body.lines()
+            .find_map(|line| line.strip_prefix("auralis_underruns_total "))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .map(|value| value as u64)
+            .context("no auralis_underruns_total in /metrics")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One packet as a listener got it.
+struct Packet {
+    first_frame: u64,
+    samples: Vec<i16>,
+    arrived: Instant,
+}
+
+/// What a listener has received so far.
+type Received = Arc<Mutex<Vec<Packet>>>;
+
+/// Listens to `server`'s PCM16 stream on a thread until `until`.
+fn listen(server: &Server, until: Instant) -> Result<(Received, thread::JoinHandle<()>)> {
+    let stream = TcpStream::connect(("127.0.0.1", server.port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let url = format!(
+        "ws://127.0.0.1:{}/stream?codec=pcm16&token={TOKEN}",
+        server.port
+    );
+    let (mut socket, _) = tungstenite::client(url, stream).context("WebSocket handshake")?;
+    let received = Received::default();
+    let sink = received.clone();
+    let handle = thread::spawn(move || {
+        while Instant::now() < until {
+            let Ok(message) = socket.read() else { break };
+            let arrived = Instant::now();
+            let tungstenite::Message::Binary(bytes) = message else {
+                continue;
+            };
+            let Some((header, payload)) = PacketHeader::parse(&bytes) else {
+                continue;
+            };
+            if header.codec != Codec::Pcm16 {
+                continue;
+            }
+            let samples = payload
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                .collect();
+            let first_frame = header.sequence * u64::from(header.frame_count);
+            sink.lock().unwrap().push(Packet {
+                first_frame,
+                samples,
+                arrived,
+            });
+        }
+    });
+    Ok((received, handle))
+}
+
+/// One trial: the latency of one change, in milliseconds.
+fn trial(index: usize) -> Result<(f64, u64)> {
+    let (changed, reference) = (Server::start()?, Server::start()?);
+    // Both engines prime their lead before playing; start listening once both play.
+    let settle = Duration::from_millis(2_500 + 137 * index as u64);
+    let end = Instant::now() + settle + Duration::from_secs(3);
+    let (changed_rx, changed_thread) = listen(&changed, end)?;
+    let (reference_rx, reference_thread) = listen(&reference, end)?;
+    thread::sleep(settle);
+    let body = CHANGES[index % CHANGES.len()];
+    let asked = Instant::now();
+    let (code, reply) = changed.request("PUT", &format!("/api/v1/params?token={TOKEN}"), body)?;
+    if code != 200 {
+        bail!("PUT {body} answered {code}: {reply}");
+    }
+    changed_thread.join().ok();
+    reference_thread.join().ok();
+    let underruns = changed.underruns()? + reference.underruns()?;
+
+    let changed = changed_rx.lock().unwrap();
+    let reference = reference_rx.lock().unwrap();
+    let by_frame: std::collections::HashMap<u64, &Packet> =
+        reference.iter().map(|p| (p.first_frame, p)).collect();
+    let mut compared = 0;
+    for packet in changed.iter() {
+        let Some(other) = by_frame.get(&packet.first_frame) else {
+            continue;
+        };
+        compared += 1;
+        if packet.samples != other.samples {
+            if packet.arrived < asked {
+                bail!(
+                    "the streams differ before the change, at frame {} (an underrun?)",
+                    packet.first_frame
+                );
+            }
+            return Ok(((packet.arrived - asked).as_secs_f64() * 1e3, underruns));
+        }
+    }
+    bail!("no changed sample within 3 s of the call ({compared} packets compared)")
+}
+
+fn main() -> Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let trials = if quick { 4 } else { 10 };
+    let mut latencies = Vec::new();
+    let mut underruns = 0;
+    for index in 0..trials {
+        let (latency, gaps) = trial(index)?;
+        eprintln!(
+            "control: {} → {latency:.1} ms ({gaps} underruns)",
+            CHANGES[index % CHANGES.len()]
+        );
+        latencies.push(latency);
+        underruns += gaps;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let median = latencies[latencies.len() / 2];
+    let max = latencies[latencies.len() - 1];
+    let mut figures = Map::new();
+    let round = |v: f64| (v * 10.0).round() / 10.0;
+    figures.insert("serve_control_latency_ms".into(), round(median).into());
+    figures.insert("serve_control_latency_ms_max".into(), round(max).into());
+    figures.insert("serve_control_trials".into(), trials.into());
+    figures.insert("serve_control_underruns".into(), underruns.into());
+    let text = serde_json::to_string_pretty(&figures)?;
+    println!("{text}");
+    if let Ok(path) = std::env::var("AURALIS_BENCH_OUT") {
+        std::fs::write(&path, text + "\n").with_context(|| format!("write {path}"))?;
+    }
+    Ok(())
+}
