@@ -12,7 +12,8 @@
 //!
 //! Figures: `serve_control_latency_ms` (median over the trials), `serve_control_latency_ms_max`,
 //! `serve_control_trials`, and `serve_control_underruns` (from `/metrics` of both servers: the
-//! revisions must not cost a gap). A `harness = false` program run by `cargo xtask bench`:
+//! revisions must not cost a gap) and `serve_rss_mb` (the changed server's resident memory at
+//! the end of its trial, largest over the trials). A `harness = false` program run by `cargo xtask bench`:
 //! figures go to the JSON file in `AURALIS_BENCH_OUT` and stdout. `--quick` runs 4 trials
 //! instead of 10.
 
@@ -29,12 +30,14 @@ use auralis::monitor::{Codec, PacketHeader};
 use serde_json::Map;
 
 const TOKEN: &str = "bench";
-/// The changes the trials make, in turn: a key, a scale, the intensity, the seed.
+/// The changes the trials make, in turn: each one heard at once by the engine. (A new key,
+/// scale or intensity is heard from the next notes the composer plans, a few beats ahead, so
+/// its latency would measure the music, not the server.)
 const CHANGES: [&str; 4] = [
-    r#"{"key":"A"}"#,
-    r#"{"scale":"lydian"}"#,
-    r#"{"intensity":0.95}"#,
+    r#"{"brightness":0.9}"#,
+    r#"{"space":0.95}"#,
     r#"{"seed":4242}"#,
+    r#"{"brightness":0.15}"#,
 ];
 
 /// A running `auralis serve`, killed when dropped.
@@ -91,6 +94,24 @@ impl Server {
             .unwrap_or(0);
         let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
         Ok((code, body))
+    }
+
+    /// Resident memory, MB (from /proc): what keeping the engine's states along the lead
+    /// costs shows here.
+    fn rss_mb(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map(|kb| kb / 1024.0)
+            .context("no VmRSS in /proc/<pid>/status")
     }
 
     /// `auralis_underruns_total` from `/metrics`.
@@ -160,8 +181,15 @@ fn listen(server: &Server, until: Instant) -> Result<(Received, thread::JoinHand
     Ok((received, handle))
 }
 
-/// One trial: the latency of one change, in milliseconds.
-fn trial(index: usize) -> Result<(f64, u64)> {
+/// What one trial measured.
+struct Outcome {
+    latency_ms: f64,
+    underruns: u64,
+    rss_mb: f64,
+}
+
+/// One trial: the latency of one change.
+fn trial(index: usize) -> Result<Outcome> {
     let (changed, reference) = (Server::start()?, Server::start()?);
     // Both engines prime their lead before playing; start listening once both play.
     let settle = Duration::from_millis(2_500 + 137 * index as u64);
@@ -178,6 +206,7 @@ fn trial(index: usize) -> Result<(f64, u64)> {
     changed_thread.join().ok();
     reference_thread.join().ok();
     let underruns = changed.underruns()? + reference.underruns()?;
+    let rss_mb = changed.rss_mb()?;
 
     let changed = changed_rx.lock().unwrap();
     let reference = reference_rx.lock().unwrap();
@@ -196,7 +225,11 @@ fn trial(index: usize) -> Result<(f64, u64)> {
                     packet.first_frame
                 );
             }
-            return Ok(((packet.arrived - asked).as_secs_f64() * 1e3, underruns));
+            return Ok(Outcome {
+                latency_ms: (packet.arrived - asked).as_secs_f64() * 1e3,
+                underruns,
+                rss_mb,
+            });
         }
     }
     bail!("no changed sample within 3 s of the call ({compared} packets compared)")
@@ -206,15 +239,19 @@ fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let trials = if quick { 4 } else { 10 };
     let mut latencies = Vec::new();
-    let mut underruns = 0;
+    let (mut underruns, mut rss_mb) = (0, 0.0f64);
     for index in 0..trials {
-        let (latency, gaps) = trial(index)?;
+        let outcome = trial(index)?;
         eprintln!(
-            "control: {} → {latency:.1} ms ({gaps} underruns)",
-            CHANGES[index % CHANGES.len()]
+            "control: {} → {:.1} ms ({} underruns, {:.0} MB resident)",
+            CHANGES[index % CHANGES.len()],
+            outcome.latency_ms,
+            outcome.underruns,
+            outcome.rss_mb
         );
-        latencies.push(latency);
-        underruns += gaps;
+        latencies.push(outcome.latency_ms);
+        underruns += outcome.underruns;
+        rss_mb = rss_mb.max(outcome.rss_mb);
     }
     latencies.sort_by(f64::total_cmp);
     let median = latencies[latencies.len() / 2];
@@ -225,6 +262,7 @@ fn main() -> Result<()> {
     figures.insert("serve_control_latency_ms_max".into(), round(max).into());
     figures.insert("serve_control_trials".into(), trials.into());
     figures.insert("serve_control_underruns".into(), underruns.into());
+    figures.insert("serve_rss_mb".into(), rss_mb.round().into());
     let text = serde_json::to_string_pretty(&figures)?;
     println!("{text}");
     if let Ok(path) = std::env::var("AURALIS_BENCH_OUT") {

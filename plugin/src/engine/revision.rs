@@ -30,11 +30,11 @@ use crate::signal::SampleRate;
 
 /// How often the state is saved along the lead, in seconds. Half of it, on average, is added
 /// to a change's latency; each save costs a copy of the state (a few hundred kilobytes).
-pub const SAVE_INTERVAL_S: f64 = 0.025;
+pub const SAVE_INTERVAL_S: f64 = 0.02;
 /// How far ahead of the audio side a splice starts, at least, in seconds: time for the engine
 /// to render the first revised frames and for the audio side to see the splice before it
 /// reaches it.
-pub const MARGIN_S: f64 = 0.03;
+pub const MARGIN_S: f64 = 0.02;
 
 /// A splice the audio side has not played past yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

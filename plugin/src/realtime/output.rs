@@ -34,7 +34,7 @@ pub const MAX_SPIN_FRACTION: f64 = 0.5;
 /// restart, as a fraction of the block's duration; the wait for frames may follow.
 pub const RESTART_SPIN_FRACTION: f64 = 0.25;
 /// Length of the crossfade from the stale frames to their replacement at a splice, in seconds.
-pub const SPLICE_FADE_S: f32 = 0.02;
+pub const SPLICE_FADE_S: f32 = 0.005;
 /// In offline mode, the longest the audio thread waits for the engine per block.
 pub const OFFLINE_MAX_WAIT: Duration = Duration::from_secs(2);
 /// Sleep between checks of the ring while waiting in offline mode.
