@@ -73,31 +73,176 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
 
     let bundled = target_dir().join("bundled");
     let debug_clap = target_dir().join("debug").join("libauralis_plugin.so");
-    clock.time("cargo test --workspace (build and run)", || {
-        let mut test = Command::new(&cargo);
-        skip_missing_simd_paths(&mut test);
+    let test_env = TestEnv {
+        bundled: bundled.clone(),
+        browser_tests,
+        debug_clap,
+        deb: package.deb,
+        tarball: package.tarball,
+    };
+    // Every test is built first, so a compile error fails the run before anything plays.
+    clock.time("cargo test --workspace --no-run (build the tests)", || {
         run_in(
-            test.args(["test", "--workspace"])
-                .env("AURALIS_BUNDLE_DIR", &bundled)
-                .env("AURALIS_BROWSER_TESTS", &browser_tests)
-                // Mesa warns on every device it creates without a runtime directory.
-                .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
-                .env("AURALIS_DEBUG_CLAP", &debug_clap)
-                .env("AURALIS_DEB", &package.deb)
-                .env("AURALIS_TARBALL", &package.tarball),
-            "cargo test --workspace",
+            test_env
+                .command()?
+                .args(["test", "--workspace", "--no-run"]),
+            "cargo test --workspace --no-run",
         )
     })?;
+    // The tests that wait on real time run beside the rest rather than after it.
+    let beside = clock.time("start the real-time tests beside the rest", || {
+        RealtimeTests::start(&test_env)
+    })?;
+    let rest = clock.time("cargo test: every other test", || {
+        run_in(
+            test_env
+                .command()?
+                .args(["test", "--workspace", "--exclude", REALTIME_TESTS_PACKAGE]),
+            "cargo test --workspace (but the real-time tests' package)",
+        )?;
+        run_in(
+            test_env
+                .command()?
+                .args(["test", "-p", REALTIME_TESTS_PACKAGE])
+                .args(other_targets_of(REALTIME_TESTS_PACKAGE)?),
+            &format!("cargo test -p {REALTIME_TESTS_PACKAGE} (but the real-time tests)"),
+        )
+    });
+    let hosts = match rest {
+        Ok(()) if !skip_hosts => python_hosts(clock, &bundled),
+        Ok(()) => {
+            eprintln!("skipping the Python VST3 hosts (--no-hosts)");
+            Ok(())
+        }
+        Err(err) => Err(err),
+    };
+    let realtime = clock.beside("the real-time tests (soak, Icecast), beside", || {
+        beside.finish()
+    });
+    hosts.and(realtime)
+}
 
-    if skip_hosts {
-        eprintln!("skipping the Python VST3 hosts (--no-hosts)");
-        return Ok(());
+/// The package of the tests that spend their time waiting on real time, not on the CPU.
+const REALTIME_TESTS_PACKAGE: &str = "auralis-standalone";
+/// Its test targets that do: an hour's worth of listeners squeezed into a minute, a real
+/// Icecast server with its listeners. Together about two and a half minutes of a run, which
+/// would otherwise be added to the rest.
+const REALTIME_TESTS: &[&str] = &["soak", "icecast"];
+
+/// The environment every test run gets: where the bundles, the debug plugin and the package
+/// are, which browser tests can run.
+struct TestEnv {
+    bundled: std::path::PathBuf,
+    browser_tests: std::path::PathBuf,
+    debug_clap: std::path::PathBuf,
+    deb: std::path::PathBuf,
+    tarball: std::path::PathBuf,
+}
+
+impl TestEnv {
+    /// `cargo` with the environment set; the caller adds the arguments.
+    fn command(&self) -> Result<Command> {
+        let mut test = Command::new(cargo());
+        skip_missing_simd_paths(&mut test);
+        test.env("AURALIS_BUNDLE_DIR", &self.bundled)
+            .env("AURALIS_BROWSER_TESTS", &self.browser_tests)
+            // Mesa warns on every device it creates without a runtime directory.
+            .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
+            .env("AURALIS_DEBUG_CLAP", &self.debug_clap)
+            .env("AURALIS_DEB", &self.deb)
+            .env("AURALIS_TARBALL", &self.tarball)
+            .current_dir(workspace_root());
+        Ok(test)
     }
+}
+
+/// The real-time tests, running in the background with their output kept in a log, which is
+/// printed when they end.
+struct RealtimeTests {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    started: Instant,
+}
+
+impl RealtimeTests {
+    fn start(env: &TestEnv) -> Result<Self> {
+        let dir = target_dir().join("test-logs");
+        std::fs::create_dir_all(&dir).context("create target/test-logs")?;
+        let log = dir.join("realtime-tests.log");
+        let out = std::fs::File::create(&log).context("create the real-time tests' log")?;
+        let mut command = env.command()?;
+        command
+            .args(["test", "-p", REALTIME_TESTS_PACKAGE])
+            .args(REALTIME_TESTS.iter().flat_map(|name| ["--test", name]))
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        eprintln!(
+            "\n==> cargo test -p {REALTIME_TESTS_PACKAGE} --test {} (in the background; output in {})",
+            REALTIME_TESTS.join(" --test "),
+            log.display()
+        );
+        let child = command
+            .spawn()
+            .context("could not start the real-time tests")?;
+        Ok(Self {
+            child,
+            log,
+            started: Instant::now(),
+        })
+    }
+
+    /// Waits for them, prints their output, and fails if they did.
+    fn finish(mut self) -> Result<()> {
+        let status = self.child.wait().context("wait for the real-time tests")?;
+        let output = std::fs::read_to_string(&self.log).unwrap_or_default();
+        eprintln!(
+            "\n==> the real-time tests, which ran beside the others ({} in all)\n{output}",
+            minutes_seconds(self.started.elapsed())
+        );
+        if !status.success() {
+            anyhow::bail!("the real-time tests failed ({status}); their output is above");
+        }
+        Ok(())
+    }
+}
+
+/// Every test target of `package` but [`REALTIME_TESTS`], as `cargo test` arguments, with its
+/// binaries and examples, from `cargo metadata`: a test file added later is run without being
+/// listed here.
+fn other_targets_of(package: &str) -> Result<Vec<String>> {
+    let output = Command::new(cargo())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(workspace_root())
+        .output()
+        .context("cargo metadata")?;
+    anyhow::ensure!(output.status.success(), "cargo metadata failed");
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("cargo metadata's JSON")?;
+    let targets = metadata["packages"]
+        .as_array()
+        .and_then(|packages| packages.iter().find(|p| p["name"] == package))
+        .and_then(|p| p["targets"].as_array())
+        .with_context(|| format!("no package {package} in cargo metadata"))?;
+    let mut args = vec!["--bins".to_owned(), "--examples".to_owned()];
+    for target in targets {
+        let is_test = target["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "test"));
+        let name = target["name"].as_str().unwrap_or_default();
+        if is_test && !REALTIME_TESTS.contains(&name) {
+            args.extend(["--test".to_owned(), name.to_owned()]);
+        }
+    }
+    Ok(args)
+}
+
+/// The Python VST3 hosts (pedalboard, DawDreamer) and the GUI under Xvfb.
+fn python_hosts(clock: &mut StageClock, bundled: &std::path::Path) -> Result<()> {
     let python = clock.time("Python venv", deps::python_venv)?;
     clock.time("pytest tests/python", || {
         run_in(
             Command::new(&python)
-                .args(["-m", "pytest", "-q", "tests/python"])
+                .args(["-m", "pytest", "-q", "--durations=10", "tests/python"])
                 .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
                 // The GUI test runs the standalone that `cargo test` built, under Xvfb.
                 .env(
@@ -142,10 +287,24 @@ fn skip_missing_simd_paths(test: &mut Command) {
     let _ = test;
 }
 
-/// Wall-clock time of each stage of a run, in the order they ran.
-#[derive(Default)]
+/// Wall-clock time of each stage of a run, in the order they ran, and of the work that ran
+/// beside them.
 struct StageClock {
+    started: Instant,
     stages: Vec<(&'static str, Duration, bool)>,
+    /// Background work, timed from its start to when it was waited for: not added to the
+    /// total, which is the run's wall-clock time.
+    beside: Vec<(&'static str, Duration, bool)>,
+}
+
+impl Default for StageClock {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            stages: Vec::new(),
+            beside: Vec::new(),
+        }
+    }
 }
 
 impl StageClock {
@@ -157,14 +316,31 @@ impl StageClock {
         outcome
     }
 
+    /// Waits for background work with `wait`, which returns how long it ran.
+    fn beside(&mut self, name: &'static str, wait: impl FnOnce() -> Result<()>) -> Result<()> {
+        let waited = Instant::now();
+        let outcome = wait();
+        self.beside.push((name, waited.elapsed(), outcome.is_ok()));
+        outcome
+    }
+
     fn report(&self) {
-        let total: Duration = self.stages.iter().map(|(_, took, _)| *took).sum();
         eprintln!("\n==> time per stage");
         for (name, took, ok) in &self.stages {
             let mark = if *ok { "" } else { "  (failed)" };
             eprintln!("{:>8}  {name}{mark}", minutes_seconds(*took));
         }
-        eprintln!("{:>8}  in all", minutes_seconds(total));
+        for (name, waited, ok) in &self.beside {
+            let mark = if *ok { "" } else { "  (failed)" };
+            eprintln!(
+                "{:>8}  waited at the end for {name}{mark}",
+                minutes_seconds(*waited)
+            );
+        }
+        eprintln!(
+            "{:>8}  in all (wall clock)",
+            minutes_seconds(self.started.elapsed())
+        );
     }
 }
 
