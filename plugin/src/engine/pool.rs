@@ -40,6 +40,10 @@ static POOL: Pool = Pool {
     generation: AtomicU64::new(0),
 };
 
+/// Source of [`Slot::id`]s.
+#[cfg(test)]
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
 struct Pool {
     /// The engines and workers. Locked to register and unregister, and by a worker copying the
     /// list of engines after a change; never while an engine is serviced.
@@ -67,6 +71,9 @@ impl Pool {
 
 /// One registered engine.
 struct Slot {
+    /// Tells registrations apart, for tests that ask whether one is still registered.
+    #[cfg(test)]
+    id: u64,
     /// Held by the worker servicing the engine (other workers skip it) and by unregistering,
     /// which waits for that worker. Workers may keep a slot a little after it unregistered,
     /// but by then the engine has left it.
@@ -110,7 +117,7 @@ impl Pooled {
         };
         match catch_unwind(AssertUnwindSafe(|| engine.service())) {
             Ok(Step::Stopped) => {
-                // Dropped here rather than when its handle stops: the audio side is gone.
+                // Dropped at once: with its audio side gone, its handle may not stop it for long.
                 *self = Self::Retired;
                 Step::Stopped
             }
@@ -164,6 +171,8 @@ pub(super) struct Registration {
 /// Fails if no worker runs and the operating system refuses to create one.
 pub(super) fn register(start: EngineStart) -> std::io::Result<Registration> {
     let slot = Arc::new(Slot {
+        #[cfg(test)]
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         engine: Mutex::new(Pooled::Unbuilt(Box::new(start))),
     });
     let mut registry = POOL.lock();
@@ -199,6 +208,12 @@ impl Registration {
     /// unregister also joins the workers.
     pub(super) fn unregister(self) {
         drop(self);
+    }
+
+    /// Tells this registration apart from others.
+    #[cfg(test)]
+    pub(super) fn id(&self) -> u64 {
+        self.slot.id
     }
 }
 
@@ -264,4 +279,16 @@ fn work(epoch: u64) {
             std::thread::park_timeout(IDLE_POLL);
         }
     }
+}
+
+/// Whether the registration with this id is still in the pool.
+#[cfg(test)]
+pub(super) fn is_registered(id: u64) -> bool {
+    POOL.lock().engines.iter().any(|slot| slot.id == id)
+}
+
+/// How many workers run now.
+#[cfg(test)]
+pub(super) fn workers() -> usize {
+    POOL.lock().workers.len()
 }

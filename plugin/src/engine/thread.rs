@@ -248,6 +248,12 @@ impl EngineHandle {
             pooled.unregister();
         }
     }
+
+    /// Where the pool keeps this engine, if the pool runs it.
+    #[cfg(test)]
+    fn pool_id(&self) -> Option<u64> {
+        self.pooled.as_ref().map(Registration::id)
+    }
 }
 
 impl Drop for EngineHandle {
