@@ -3,10 +3,11 @@
 //! [`EngineCore`] turns settings into stereo frames, one block at a time: the [`timeline`] says
 //! which beats a block covers, the composer plans notes a few beats ahead, the synthesizer's
 //! voices, percussion and effects render them. It is plain synchronous code that an offline
-//! render drives directly. [`start`] runs a core on its own thread and returns it with the
-//! audio side's [`EngineLink`](crate::realtime::EngineLink), answering the audio thread's block
-//! requests a fixed lead ahead. The engine thread may allocate, block and log; it never holds
-//! anything the audio thread waits for.
+//! render drives directly. [`start`] runs a core on an engine thread (a bounce's own, or one of
+//! the pool's workers that serve every realtime instance of the process) and returns it with
+//! the audio side's [`EngineLink`](crate::realtime::EngineLink), answering the audio thread's
+//! block requests a fixed lead ahead. Engine threads may allocate, block and log; they never
+//! hold anything the audio thread waits for.
 
 mod adoption;
 mod config;
@@ -14,6 +15,7 @@ mod core;
 pub mod feed;
 mod follow;
 pub mod midi;
+mod pool;
 mod revision;
 mod settings;
 mod thread;

@@ -7,6 +7,15 @@
 //! change in a bounce lands exactly at the block where the host made it. Because the frames
 //! depend only on the sequence of requests, never on timing, renders are deterministic however
 //! fast or unevenly the host calls `process()`.
+//!
+//! Each engine's work is a non-blocking step, [`EngineLoop::service`]: answer what was requested
+//! for as long as the ring has room, then return. Realtime engines are stepped by a small
+//! process-wide [`pool`](super::pool) of worker threads, because a host may load dozens of
+//! instances and an engine thread of its own per instance, each polling for requests 2,000 times
+//! a second, cost more in wake-ups than in rendering: about 30 instances filled two cores that
+//! way, their wake-ups preempting the host's audio thread. Offline engines (bounces) keep a
+//! thread of their own, which the audio side wakes after every request so a bounce never waits
+//! for a poll.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -26,11 +35,12 @@ use crate::realtime::{
 use super::config::EngineConfig;
 use super::core::{ENGINE_BLOCK_FRAMES, EngineCore};
 use super::feed::NowPlayingFeed;
+use super::pool::{self, Registration};
 use super::revision::Revisions;
 
 /// Sleep between checks for requests. Short, because a faster-than-realtime host may ask for
 /// the next block at once; realtime hosts are covered by the lead whatever this is.
-const IDLE_POLL: Duration = Duration::from_micros(500);
+pub(super) const IDLE_POLL: Duration = Duration::from_micros(500);
 
 /// Where the engine reads the musical parameters from before the first request arrives.
 pub trait SettingsSource: Send + 'static {
@@ -84,6 +94,34 @@ pub fn start(setup: EngineSetup) -> std::io::Result<(EngineHandle, EngineLink)> 
 }
 
 fn start_with(setup: EngineSetup, faults: Faults) -> std::io::Result<(EngineHandle, EngineLink)> {
+    let runner = Runner::for_policy(setup.config.policy);
+    start_on(setup, faults, runner)
+}
+
+/// Which thread runs an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    /// A thread of its own, woken by the audio side after each request: a bounce wants its
+    /// engine at once and may afford the syscall.
+    Dedicated,
+    /// The shared pool of workers, which poll all realtime engines together.
+    Pool,
+}
+
+impl Runner {
+    fn for_policy(policy: WaitPolicy) -> Self {
+        match policy {
+            WaitPolicy::Offline => Self::Dedicated,
+            WaitPolicy::Realtime => Self::Pool,
+        }
+    }
+}
+
+fn start_on(
+    setup: EngineSetup,
+    faults: Faults,
+    runner: Runner,
+) -> std::io::Result<(EngineHandle, EngineLink)> {
     let EngineSetup {
         config,
         settings,
@@ -107,7 +145,7 @@ fn start_with(setup: EngineSetup, faults: Faults) -> std::io::Result<(EngineHand
         midi_in: midi_in_rx,
         feed,
     };
-    let engine = EngineHandle::spawn(config, settings, io, telemetry.clone(), faults)?;
+    let engine = EngineHandle::spawn(config, settings, io, telemetry.clone(), faults, runner)?;
     if config.policy == WaitPolicy::Offline
         && let Some(thread) = engine.thread()
     {
@@ -131,71 +169,55 @@ struct EngineIo {
     feed: Option<NowPlayingFeed>,
 }
 
-/// A running engine thread. Stopping (or dropping) it joins the thread.
+/// A running engine. Stopping (or dropping) it joins its thread or takes it out of the pool.
 pub struct EngineHandle {
     /// Tells the loop to finish; set by `stop`.
     stop: Arc<AtomicBool>,
-    /// The thread, taken when joined.
+    /// The engine's own thread, taken when joined.
     thread: Option<JoinHandle<()>>,
+    /// The engine's place in the pool, taken when unregistered.
+    pooled: Option<Registration>,
 }
 
 impl EngineHandle {
-    /// Starts the thread that answers `io.requests` into `io.frames`.
+    /// Starts the engine that answers `io.requests` into `io.frames`, on `runner`.
     fn spawn(
         config: EngineConfig,
         settings: Box<dyn SettingsSource>,
         io: EngineIo,
         telemetry: Arc<Telemetry>,
         faults: Faults,
+        runner: Runner,
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = stop.clone();
-        // Marked running before the thread starts, so the audio thread's first blocks already
+        // Marked running before the engine starts, so the audio thread's first blocks already
         // know to wait for it.
         telemetry.set_engine_running(true);
-        let thread_telemetry = telemetry.clone();
-        let spawned = std::thread::Builder::new()
-            .name("auralis-engine".into())
-            .spawn(move || {
-                DenormalGuard::enable_for_thread();
-                let mut core = new_core(&config, &settings.settings());
-                let sends_midi = io.notes.is_some();
-                if let Some(notes) = io.notes {
-                    core = core.with_midi_out(notes);
-                }
-                let scope = io.feed.clone();
-                if let Some(feed) = io.feed {
-                    core = core.with_feed(feed);
-                }
-                let revisions =
-                    (config.revise_lead && config.policy == WaitPolicy::Realtime && !sends_midi)
-                        .then(|| Revisions::new(config.sample_rate, splice_fade_frames(&config)));
-                let mut engine = EngineLoop {
-                    revisions,
-                    core,
-                    config,
-                    lead_frames: config.lead_frames as u64,
-                    producer: io.frames,
-                    requests: io.requests,
-                    midi_in: io.midi_in,
-                    telemetry: thread_telemetry,
-                    stop: thread_stop,
-                    block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
-                    restart_floor: 0,
-                    scope,
-                    pushed: 0,
-                    last_frame: [0.0; 2],
-                    panics: Vec::new(),
-                    silenced: false,
-                    faults,
-                };
-                engine.run();
-            });
-        match spawned {
-            Ok(thread) => Ok(Self {
-                stop,
-                thread: Some(thread),
-            }),
+        let start = EngineStart {
+            config,
+            settings,
+            io,
+            telemetry: telemetry.clone(),
+            stop: stop.clone(),
+            faults,
+        };
+        let mut handle = Self {
+            stop,
+            thread: None,
+            pooled: None,
+        };
+        let started = match runner {
+            Runner::Dedicated => std::thread::Builder::new()
+                .name("auralis-engine".into())
+                .spawn(move || {
+                    DenormalGuard::enable_for_thread();
+                    start.build().run();
+                })
+                .map(|thread| handle.thread = Some(thread)),
+            Runner::Pool => pool::register(start).map(|pooled| handle.pooled = Some(pooled)),
+        };
+        match started {
+            Ok(()) => Ok(handle),
             Err(err) => {
                 telemetry.set_engine_running(false);
                 Err(err)
@@ -203,12 +225,14 @@ impl EngineHandle {
         }
     }
 
-    /// The engine thread, for waking it after requests in offline mode.
+    /// The engine's own thread, for waking it after requests in offline mode.
     fn thread(&self) -> Option<Thread> {
         self.thread.as_ref().map(|t| t.thread().clone())
     }
 
-    /// Stops the thread and waits for it to finish (within about a millisecond).
+    /// Stops the engine and waits for it to finish (within about a millisecond, or the
+    /// engine block a worker is rendering): afterwards nothing runs it any more and its core
+    /// has been dropped.
     pub fn stop(mut self) {
         self.stop_and_join();
     }
@@ -221,12 +245,85 @@ impl EngineHandle {
                 nice_plug::nice_error!("the engine thread panicked");
             }
         }
+        if let Some(pooled) = self.pooled.take() {
+            pooled.unregister();
+        }
+    }
+
+    /// Where the pool keeps this engine, if the pool runs it.
+    #[cfg(test)]
+    fn pool_id(&self) -> Option<u64> {
+        self.pooled.as_ref().map(Registration::id)
     }
 }
 
 impl Drop for EngineHandle {
     fn drop(&mut self) {
         self.stop_and_join();
+    }
+}
+
+/// An engine not built yet. Its core is made by the thread that runs it, since GPU set-up
+/// must never happen on the host's threads.
+pub(super) struct EngineStart {
+    config: EngineConfig,
+    settings: Box<dyn SettingsSource>,
+    io: EngineIo,
+    telemetry: Arc<Telemetry>,
+    stop: Arc<AtomicBool>,
+    faults: Faults,
+}
+
+impl EngineStart {
+    /// Builds the core and the loop around it, on the thread that runs the loop.
+    pub(super) fn build(self) -> EngineLoop {
+        let Self {
+            config,
+            settings,
+            io,
+            telemetry,
+            stop,
+            faults,
+        } = self;
+        let mut core = new_core(&config, &settings.settings());
+        let sends_midi = io.notes.is_some();
+        if let Some(notes) = io.notes {
+            core = core.with_midi_out(notes);
+        }
+        let scope = io.feed.clone();
+        if let Some(feed) = io.feed {
+            core = core.with_feed(feed);
+        }
+        // Realtime only: a bounce must not depend on timing. Without MIDI out: notes sent out
+        // cannot be taken back.
+        let revisions =
+            (config.revise_lead && config.policy == WaitPolicy::Realtime && !sends_midi)
+                .then(|| Revisions::new(config.sample_rate, splice_fade_frames(&config)));
+        EngineLoop {
+            revisions,
+            core,
+            config,
+            lead_frames: config.lead_frames as u64,
+            producer: io.frames,
+            requests: io.requests,
+            midi_in: io.midi_in,
+            telemetry,
+            stop,
+            block: vec![[0.0; 2]; ENGINE_BLOCK_FRAMES],
+            restart_floor: 0,
+            scope,
+            pushed: 0,
+            last_frame: [0.0; 2],
+            panics: Vec::new(),
+            silenced: false,
+            faults,
+            answering: None,
+        }
+    }
+
+    /// The counters the engine reports to.
+    pub(super) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 }
 
@@ -284,7 +381,20 @@ impl Faults {
     fn strike_restart(&mut self) {}
 }
 
-struct EngineLoop {
+/// What one [`EngineLoop::service`] call came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// It answered requests or rendered frames; more may be ready at once.
+    Worked,
+    /// Nothing to do until the audio thread sends a request or makes room in the ring.
+    Waiting,
+    /// The engine has finished: stopped by its handle, or its audio side is gone.
+    Stopped,
+}
+
+/// One engine between services: its core, its ends of the rings, where it is in answering the
+/// requests, and how it recovers from panics.
+pub(super) struct EngineLoop {
     /// The saved states and splices of an engine that revises its lead.
     revisions: Option<Revisions>,
     core: EngineCore,
@@ -312,6 +422,9 @@ struct EngineLoop {
     /// Set after too many panics: the engine answers with silence until it is restarted.
     silenced: bool,
     faults: Faults,
+    /// The request being answered and the frame it renders to, kept when the ring filled up
+    /// before that frame: the next service goes on with it before popping another.
+    answering: Option<(BlockRequest, u64)>,
 }
 
 /// A caught panic is recovered from by a fresh engine unless more than [`MAX_PANICS`] happened
@@ -321,49 +434,82 @@ const PANIC_WINDOW: Duration = Duration::from_secs(60);
 const MAX_PANICS: usize = 3;
 
 impl EngineLoop {
+    /// Services the engine on a thread of its own until it stops.
     fn run(&mut self) {
-        while !self.stopping() {
-            let Some(request) = self.requests.pop() else {
-                std::thread::park_timeout(IDLE_POLL);
-                continue;
-            };
-            // The block's notes came before its request: the core has them when it renders.
-            let core = &mut self.core;
-            self.midi_in
-                .drain_until(request.until_frame, |event| core.receive_midi(event));
-            // A panic anywhere in the engine (composer, voices, renderer, effects) must not
-            // end the music for good or take the host down: the ring is faded out, a fresh
-            // engine takes over at the same frame, and the request is answered in full.
-            let until = match catch_unwind(AssertUnwindSafe(|| self.begin(&request))) {
-                Ok(until) => until,
-                Err(panic) => {
-                    self.recover(panic.as_ref(), &request.settings);
-                    // The fresh engine starts the music from the top, which is what a restart
-                    // asked for; it only needs acknowledging.
-                    if request.restart {
-                        self.acknowledge_restart(&request)
-                    } else {
-                        request.until_frame
-                    }
-                }
-            };
-            let skipped = self
-                .revisions
-                .as_ref()
-                .map_or(0, |revisions| revisions.skipped_ahead(until));
-            let target = until + self.lead_frames + skipped;
-            loop {
-                match catch_unwind(AssertUnwindSafe(|| self.render_until(target, &request))) {
-                    Ok(true) => break,
-                    Ok(false) => {
-                        self.finish();
-                        return;
-                    }
-                    Err(panic) => self.recover(panic.as_ref(), &request.settings),
-                }
+        loop {
+            match self.service() {
+                Step::Worked => {}
+                Step::Waiting => std::thread::park_timeout(IDLE_POLL),
+                Step::Stopped => return,
             }
         }
-        self.finish();
+    }
+
+    /// Answers requests, in order, for as long as there are any and the ring has room, and
+    /// returns without ever waiting. A request the ring filled up in the middle of is taken up
+    /// again by the next call, so however the calls are timed the engine renders the same
+    /// frames.
+    pub(super) fn service(&mut self) -> Step {
+        let pushed_before = self.pushed;
+        let mut popped = false;
+        loop {
+            if self.stopping() {
+                self.finish();
+                return Step::Stopped;
+            }
+            let (request, target) = match self.answering {
+                Some(answering) => answering,
+                None => {
+                    let Some(request) = self.requests.pop() else {
+                        break;
+                    };
+                    popped = true;
+                    let target = self.take_up(&request);
+                    self.answering = Some((request, target));
+                    (request, target)
+                }
+            };
+            match catch_unwind(AssertUnwindSafe(|| self.render_until(target, &request))) {
+                Ok(true) => self.answering = None,
+                Ok(false) => break,
+                Err(panic) => self.recover(panic.as_ref(), &request.settings),
+            }
+        }
+        if popped || self.pushed != pushed_before {
+            Step::Worked
+        } else {
+            Step::Waiting
+        }
+    }
+
+    /// Starts answering a new request. Returns the frame the ring must reach to answer it.
+    fn take_up(&mut self, request: &BlockRequest) -> u64 {
+        // The block's notes came before its request: the core has them when it renders.
+        let core = &mut self.core;
+        self.midi_in
+            .drain_until(request.until_frame, |event| core.receive_midi(event));
+        // A panic anywhere in the engine (composer, voices, renderer, effects) must not
+        // end the music for good or take the host down: the ring is faded out, a fresh
+        // engine takes over at the same frame, and the request is answered in full.
+        let until = match catch_unwind(AssertUnwindSafe(|| self.begin(request))) {
+            Ok(until) => until,
+            Err(panic) => {
+                self.recover(panic.as_ref(), &request.settings);
+                // The fresh engine starts the music from the top, which is what a restart
+                // asked for; it only needs acknowledging.
+                if request.restart {
+                    self.acknowledge_restart(request)
+                } else {
+                    request.until_frame
+                }
+            }
+        };
+        // While a splice is pending, its stale frames are in the ring but will not be played.
+        let skipped = self
+            .revisions
+            .as_ref()
+            .map_or(0, |revisions| revisions.skipped_ahead(until));
+        until + self.lead_frames + skipped
     }
 
     fn stopping(&self) -> bool {
@@ -421,7 +567,7 @@ impl EngineLoop {
     }
 
     /// Renders whole engine blocks until the ring holds every frame before `target`. Returns
-    /// false if the engine should stop.
+    /// false if the ring filled up first: the audio thread makes room as it plays.
     ///
     /// Blocks always have [`ENGINE_BLOCK_FRAMES`] frames, whatever the host's block sizes, so the
     /// samples never depend on how the host divides time; a request's settings apply from the
@@ -432,7 +578,7 @@ impl EngineLoop {
         let transport =
             (request.transport.at_frame >= self.restart_floor).then_some(request.transport);
         while self.pushed < target {
-            if !self.wait_for_room(ENGINE_BLOCK_FRAMES) {
+            if !self.has_room(ENGINE_BLOCK_FRAMES) {
                 return false;
             }
             if self.silenced {
@@ -458,17 +604,10 @@ impl EngineLoop {
         true
     }
 
-    /// Waits until the ring has room for `frames`. Room is made by the audio thread consuming;
-    /// the lead and ring size guarantee it comes unless the host stops calling `process()`.
-    /// Returns false if the engine should stop instead.
-    fn wait_for_room(&self, frames: usize) -> bool {
-        while self.producer.free_frames() < frames {
-            if self.stopping() {
-                return false;
-            }
-            std::thread::park_timeout(IDLE_POLL);
-        }
-        true
+    /// Whether the ring has room for `frames`. Room is made by the audio thread consuming; the
+    /// lead and ring size guarantee it comes unless the host stops calling `process()`.
+    fn has_room(&self, frames: usize) -> bool {
+        self.producer.free_frames() >= frames
     }
 
     fn push_block(&mut self) {
@@ -517,7 +656,10 @@ impl EngineLoop {
     fn fade_out(&mut self) {
         let frames =
             ((FADE_S * self.config.sample_rate.hz()) as usize).clamp(1, ENGINE_BLOCK_FRAMES);
-        if !self.wait_for_room(frames) {
+        // A render that panicked had made sure of room for a whole block, which is still there.
+        // A restart that panicked may find the ring full, but then there is nothing to fade:
+        // the audio thread skips every frame rendered before a restart.
+        if !self.has_room(frames) {
             return;
         }
         let from = self.last_frame;
@@ -531,7 +673,8 @@ impl EngineLoop {
         self.last_frame = [0.0; 2];
     }
 
-    fn finish(&mut self) {
+    /// Tells the audio side that the engine has stopped.
+    pub(super) fn finish(&mut self) {
         self.telemetry.set_engine_running(false);
     }
 }
@@ -542,7 +685,7 @@ fn splice_fade_frames(config: &EngineConfig) -> usize {
 }
 
 /// The text a panic was raised with, if it carried one.
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
+pub(super) fn panic_message(panic: &(dyn Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

@@ -31,21 +31,23 @@ impl Rig {
     }
 
     fn start_with(policy: WaitPolicy, faults: Faults) -> Self {
+        Self::start_on(policy, faults, Runner::for_policy(policy))
+    }
+
+    fn start_on(policy: WaitPolicy, faults: Faults, runner: Runner) -> Self {
         // The CPU renderer: these tests are about the loop, and probing for a GPU (again for
         // every fresh engine after a panic) can take seconds on a busy machine, longer than a
         // bounce waits for a block.
-        Self::launch(
-            EngineConfig {
-                renderer: RendererChoice::Cpu,
-                ..config(policy)
-            },
-            faults,
-        )
+        let config = EngineConfig {
+            renderer: RendererChoice::Cpu,
+            ..config(policy)
+        };
+        Self::launch(config, faults, runner)
     }
 
-    fn launch(config: EngineConfig, faults: Faults) -> Self {
+    fn launch(config: EngineConfig, faults: Faults, runner: Runner) -> Self {
         let telemetry = Arc::new(Telemetry::default());
-        let (engine, link) = start_with(
+        let (engine, link) = start_on(
             EngineSetup {
                 config,
                 settings: Box::new(MusicalSettings::default()),
@@ -54,6 +56,7 @@ impl Rig {
                 midi_out: false,
             },
             faults,
+            runner,
         )
         .expect("spawn");
         Self {
@@ -380,6 +383,188 @@ fn a_starved_engine_fades_out_then_the_music_fades_back_in() {
     assert!(energy(tail) > 1.0, "the music came back");
 }
 
+/// The block at which [`many_settings`] change key.
+const KEY_CHANGE_BLOCK: usize = 20;
+
+/// What the host sends engine `seed` for `block`: a patch of its own, a brightness that
+/// changes with every block and a key change, so that an engine plays the same only if it
+/// renders every frame with the settings of the request it answers.
+fn many_settings(seed: u32, block: usize) -> MusicalSettings {
+    MusicalSettings {
+        seed,
+        key: if block < KEY_CHANGE_BLOCK {
+            KeyName::D
+        } else {
+            KeyName::G
+        },
+        brightness: if block.is_multiple_of(2) { 0.2 } else { 0.9 },
+        ..MusicalSettings::default()
+    }
+}
+
+/// Plays `blocks` on each rig in turn, as a host with many instances does, rig `i` with
+/// `seeds[i]`; appends what each played to `played[i]`.
+fn play_together(
+    rigs: &mut [Rig],
+    seeds: &[u32],
+    blocks: std::ops::Range<usize>,
+    played: &mut [Vec<Frame>],
+) {
+    let mut out = [[0.0; 2]; BLOCK];
+    for block in blocks {
+        for ((rig, &seed), played) in rigs.iter_mut().zip(seeds).zip(played.iter_mut()) {
+            assert_eq!(
+                rig.block(many_settings(seed, block), &mut out),
+                FillOutcome::Complete,
+                "seed {seed}, block {block}"
+            );
+            played.extend_from_slice(&out);
+        }
+    }
+}
+
+/// What a realtime engine on a thread of its own plays for `seed`'s first `blocks` blocks.
+fn alone(seed: u32, blocks: usize) -> Vec<Frame> {
+    let mut rig = Rig::start_on(WaitPolicy::Realtime, Faults::default(), Runner::Dedicated);
+    assert_eq!(rig.engine.pool_id(), None);
+    let mut played = vec![Vec::new()];
+    play_together(
+        std::slice::from_mut(&mut rig),
+        &[seed],
+        0..blocks,
+        &mut played,
+    );
+    assert_eq!(rig.telemetry.underruns(), 0, "seed {seed} alone");
+    played.remove(0)
+}
+
+#[test]
+fn many_pooled_engines_each_play_what_an_engine_of_its_own_plays() {
+    const ENGINES: u32 = 24;
+    const BLOCKS: usize = 2 * KEY_CHANGE_BLOCK;
+    let seeds: Vec<u32> = (1..=ENGINES).collect();
+    let mut rigs: Vec<Rig> = seeds
+        .iter()
+        .map(|_| Rig::start(WaitPolicy::Realtime))
+        .collect();
+    assert!(rigs.iter().all(|rig| rig.engine.pool_id().is_some()));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let workers = pool::workers();
+    assert!(
+        (1..=cores).contains(&workers),
+        "{workers} workers on {cores} cores"
+    );
+    let mut played = vec![Vec::new(); seeds.len()];
+    play_together(&mut rigs, &seeds, 0..BLOCKS, &mut played);
+    for (rig, seed) in rigs.iter().zip(&seeds) {
+        assert_eq!(rig.telemetry.underruns(), 0, "seed {seed}");
+    }
+    assert!(played[0] != played[1], "different seeds, different music");
+    for (seed, played) in seeds.iter().zip(&played) {
+        assert!(energy(played) > 1.0, "seed {seed}: audible");
+        assert!(
+            *played == alone(*seed, BLOCKS),
+            "seed {seed}: the pool changed the samples"
+        );
+    }
+}
+
+#[test]
+fn stopping_one_pooled_engine_leaves_the_others_playing() {
+    const BLOCKS: usize = 2 * KEY_CHANGE_BLOCK;
+    let seeds = [11, 12, 13];
+    let mut rigs: Vec<Rig> = seeds
+        .iter()
+        .map(|_| Rig::start(WaitPolicy::Realtime))
+        .collect();
+    let mut played = vec![Vec::new(); seeds.len()];
+    play_together(&mut rigs, &seeds, 0..BLOCKS / 2, &mut played);
+
+    let Rig {
+        engine,
+        link,
+        telemetry,
+        ..
+    } = rigs.remove(1);
+    played.remove(1);
+    let id = engine.pool_id().expect("the pool runs realtime engines");
+    assert!(pool::is_registered(id));
+    // The engine's own ends of its rings and counters, the audio side's and this test's.
+    assert_eq!(Arc::strong_count(&telemetry), 3);
+    let playing = [seeds[0], seeds[2]];
+    std::thread::scope(|scope| {
+        scope.spawn(|| engine.stop());
+        play_together(&mut rigs, &playing, BLOCKS / 2..BLOCKS, &mut played);
+    });
+    assert!(!pool::is_registered(id), "unregistered");
+    assert!(!telemetry.engine_running());
+    assert_eq!(
+        Arc::strong_count(&telemetry),
+        2,
+        "the engine, core and all, has been dropped"
+    );
+    drop(link);
+
+    for ((rig, seed), played) in rigs.iter().zip(playing).zip(&played) {
+        assert_eq!(rig.telemetry.underruns(), 0, "seed {seed}");
+        assert!(
+            *played == alone(seed, BLOCKS),
+            "seed {seed}: stopping another engine changed the samples"
+        );
+    }
+}
+
+#[test]
+fn a_pooled_engine_stopped_before_its_first_block_is_gone() {
+    let Rig {
+        engine,
+        link,
+        telemetry,
+        ..
+    } = Rig::start(WaitPolicy::Realtime);
+    let id = engine.pool_id().expect("the pool runs realtime engines");
+    engine.stop();
+    assert!(!pool::is_registered(id), "unregistered");
+    assert!(!telemetry.engine_running());
+    assert_eq!(
+        Arc::strong_count(&telemetry),
+        2,
+        "nothing of the engine is left"
+    );
+    drop(link);
+}
+
+/// Plays `blocks` blocks of [`many_settings`], the first one after a restart.
+fn changing_from_the_top(rig: &mut Rig, blocks: usize) -> Vec<Frame> {
+    let mut out = [[0.0; 2]; BLOCK];
+    let mut rendered = Vec::new();
+    for block in 0..blocks {
+        rig.block_with(many_settings(7, block), &mut out, block == 0);
+        rendered.extend_from_slice(&out);
+    }
+    rendered
+}
+
+/// After a restart the ring still holds the stale frames rendered before it, so the engine
+/// runs out of room in the middle of answering and must take the answer up again once the
+/// audio thread has skipped them, with the settings of the request it was answering.
+#[test]
+fn a_restart_into_a_full_ring_takes_its_answer_up_again() {
+    let mut fresh = Rig::start(WaitPolicy::Realtime);
+    let expected = changing_from_the_top(&mut fresh, 30);
+    let mut used = Rig::start(WaitPolicy::Realtime);
+    let mut out = [[0.0; 2]; BLOCK];
+    for _ in 0..20 {
+        used.block(MusicalSettings::default(), &mut out);
+    }
+    let restarted = changing_from_the_top(&mut used, 30);
+    assert_eq!(used.telemetry.underruns(), 0);
+    assert!(
+        restarted == expected,
+        "after a restart into a full ring the music differs from a fresh start"
+    );
+}
+
 /// Waits (bounded) until the engine has answered the previous request in full, as it has on
 /// a host paced by its sound card: its whole lead queued, behind the stale frames of a
 /// pending splice, and at least `splices` splices published.
@@ -412,7 +597,7 @@ fn a_change_revises_the_lead_and_is_heard_a_margin_later_not_a_lead_later() {
         revise_lead: true,
         ..EngineConfig::for_host(sample_rate, WaitPolicy::Realtime, ENGINE_BLOCK_FRAMES)
     };
-    let mut rig = Rig::launch(config, Faults::default());
+    let mut rig = Rig::launch(config, Faults::default(), Runner::for_policy(config.policy));
     let before = MusicalSettings::default();
     // Brightness is heard at once (a key from the next notes the composer plans).
     let after = MusicalSettings {
