@@ -93,19 +93,19 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
     let beside = clock.time("start the real-time tests beside the rest", || {
         RealtimeTests::start(&test_env)
     })?;
+    // Always the whole workspace, narrowed by target: selecting packages would change how
+    // their dependencies' features unify and so rebuild them.
     let rest = clock.time("cargo test: every other test", || {
         run_in(
             test_env
                 .command()?
-                .args(["test", "--workspace", "--exclude", REALTIME_TESTS_PACKAGE]),
-            "cargo test --workspace (but the real-time tests' package)",
+                .args(["test", "--workspace", "--lib", "--bins", "--examples"])
+                .args(other_test_targets()?),
+            "cargo test --workspace (but the real-time tests)",
         )?;
         run_in(
-            test_env
-                .command()?
-                .args(["test", "-p", REALTIME_TESTS_PACKAGE])
-                .args(other_targets_of(REALTIME_TESTS_PACKAGE)?),
-            &format!("cargo test -p {REALTIME_TESTS_PACKAGE} (but the real-time tests)"),
+            test_env.command()?.args(["test", "--workspace", "--doc"]),
+            "cargo test --workspace --doc",
         )
     });
     let hosts = match rest {
@@ -122,11 +122,9 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
     hosts.and(realtime)
 }
 
-/// The package of the tests that spend their time waiting on real time, not on the CPU.
-const REALTIME_TESTS_PACKAGE: &str = "auralis-standalone";
-/// Its test targets that do: an hour's worth of listeners squeezed into a minute, a real
-/// Icecast server with its listeners. Together about two and a half minutes of a run, which
-/// would otherwise be added to the rest.
+/// The test targets that spend their time waiting on real time, not on the CPU: an hour's
+/// worth of listeners squeezed into a minute, a real Icecast server with its listeners.
+/// Together about two and a half minutes of a run, which would otherwise be added to the rest.
 const REALTIME_TESTS: &[&str] = &["soak", "icecast"];
 
 /// The environment every test run gets: where the bundles, the debug plugin and the package
@@ -172,12 +170,12 @@ impl RealtimeTests {
         let out = std::fs::File::create(&log).context("create the real-time tests' log")?;
         let mut command = env.command()?;
         command
-            .args(["test", "-p", REALTIME_TESTS_PACKAGE])
+            .args(["test", "--workspace"])
             .args(REALTIME_TESTS.iter().flat_map(|name| ["--test", name]))
             .stdout(out.try_clone()?)
             .stderr(out);
         eprintln!(
-            "\n==> cargo test -p {REALTIME_TESTS_PACKAGE} --test {} (in the background; output in {})",
+            "\n==> cargo test --workspace --test {} (in the background; output in {})",
             REALTIME_TESTS.join(" --test "),
             log.display()
         );
@@ -206,10 +204,9 @@ impl RealtimeTests {
     }
 }
 
-/// Every test target of `package` but [`REALTIME_TESTS`], as `cargo test` arguments, with its
-/// binaries and examples, from `cargo metadata`: a test file added later is run without being
-/// listed here.
-fn other_targets_of(package: &str) -> Result<Vec<String>> {
+/// Every integration test target of the workspace but [`REALTIME_TESTS`], as `cargo test`
+/// arguments, from `cargo metadata`: a test file added later is run without being listed here.
+fn other_test_targets() -> Result<Vec<String>> {
     let output = Command::new(cargo())
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(workspace_root())
@@ -218,13 +215,15 @@ fn other_targets_of(package: &str) -> Result<Vec<String>> {
     anyhow::ensure!(output.status.success(), "cargo metadata failed");
     let metadata: serde_json::Value =
         serde_json::from_slice(&output.stdout).context("cargo metadata's JSON")?;
-    let targets = metadata["packages"]
+    let packages = metadata["packages"]
         .as_array()
-        .and_then(|packages| packages.iter().find(|p| p["name"] == package))
-        .and_then(|p| p["targets"].as_array())
-        .with_context(|| format!("no package {package} in cargo metadata"))?;
-    let mut args = vec!["--bins".to_owned(), "--examples".to_owned()];
-    for target in targets {
+        .context("no packages in cargo metadata")?;
+    let mut args = Vec::new();
+    for target in packages
+        .iter()
+        .filter_map(|package| package["targets"].as_array())
+        .flatten()
+    {
         let is_test = target["kind"]
             .as_array()
             .is_some_and(|kinds| kinds.iter().any(|k| k == "test"));

@@ -12,8 +12,9 @@
 //!
 //! Workers are named `auralis-engine` like the dedicated engine threads, flush denormals, and
 //! build an engine's core on its first service, so GPU set-up never runs on the host's threads.
-//! When the last engine unregisters, its handle joins the workers: with no instance active no
-//! thread of ours is left, even parked, in a library the host may unload. The audio thread
+//! An engine that unregisters while there are more workers than engines left joins one of
+//! them, and the last engine joins them all: with no instance active no thread of ours is
+//! left, even parked, in a library the host may unload. The audio thread
 //! never touches the pool; it reaches its engine through the rings only.
 //!
 //! A worker rendering a slow block (a GPU timeout, a fresh core after a panic) delays the
@@ -22,7 +23,7 @@
 
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 
@@ -56,11 +57,35 @@ struct Pool {
 struct Registry {
     /// The registered engines, in the order the workers pass over them.
     engines: Vec<Arc<Slot>>,
-    /// The running workers, joined when the last engine unregisters.
-    workers: Vec<JoinHandle<()>>,
+    /// The running workers: never more than engines, all joined when the last engine
+    /// unregisters.
+    workers: Vec<Worker>,
     /// Counts the times the last engine unregistered: a worker started before the latest of
     /// them exits, even if new engines have registered since.
     epoch: u64,
+}
+
+/// A running worker.
+struct Worker {
+    thread: JoinHandle<()>,
+    /// Tells it to end after its current pass, when there are more workers than engines.
+    retire: Arc<AtomicBool>,
+}
+
+impl Worker {
+    /// Wakes the worker if it sleeps.
+    fn wake(&self) {
+        self.thread.thread().unpark();
+    }
+
+    /// Tells the worker to end, wakes it and waits for it. Call without the registry locked.
+    fn join(self) {
+        self.retire.store(true, Ordering::Release);
+        self.wake();
+        if self.thread.join().is_err() {
+            nice_plug::nice_error!("an engine worker panicked");
+        }
+    }
 }
 
 impl Pool {
@@ -195,7 +220,7 @@ pub(super) fn register(start: EngineStart) -> std::io::Result<Registration> {
     }
     // Workers with no engines sleep until woken.
     for worker in &registry.workers {
-        worker.thread().unpark();
+        worker.wake();
     }
     Ok(Registration { slot })
 }
@@ -204,8 +229,8 @@ impl Registration {
     /// Takes the engine out of the pool: when this returns, no worker services it any more,
     /// it has finished and its core has been dropped (on this thread, unless a worker already
     /// dropped it because its audio side had gone). Waits for a worker servicing it to end
-    /// its turn, which the engine's stop flag, set before, keeps short. The last engine to
-    /// unregister also joins the workers.
+    /// its turn, which the engine's stop flag, set before, keeps short. If that leaves more
+    /// workers than engines, one worker is joined too; the last engine joins them all.
     pub(super) fn unregister(self) {
         drop(self);
     }
@@ -229,7 +254,8 @@ impl Drop for Registration {
                 registry.epoch += 1;
                 std::mem::take(&mut registry.workers)
             } else {
-                Vec::new()
+                let keep = registry.engines.len().min(registry.workers.len());
+                registry.workers.split_off(keep)
             }
         };
         self.slot
@@ -238,27 +264,31 @@ impl Drop for Registration {
             .unwrap_or_else(PoisonError::into_inner)
             .retire();
         for worker in idle_workers {
-            worker.thread().unpark();
-            if worker.join().is_err() {
-                nice_plug::nice_error!("an engine worker panicked");
-            }
+            worker.join();
         }
     }
 }
 
-fn spawn_worker(epoch: u64) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
+fn spawn_worker(epoch: u64) -> std::io::Result<Worker> {
+    let retire = Arc::new(AtomicBool::new(false));
+    let told = retire.clone();
+    let thread = std::thread::Builder::new()
         .name("auralis-engine".into())
-        .spawn(move || work(epoch))
+        .spawn(move || work(epoch, &told))?;
+    Ok(Worker { thread, retire })
 }
 
-/// A worker's life: passes over the registered engines until the epoch it was started in ends.
-fn work(epoch: u64) {
+/// A worker's life: passes over the registered engines until it is told to retire or the
+/// epoch it was started in ends.
+fn work(epoch: u64, retire: &AtomicBool) {
     DenormalGuard::enable_for_thread();
     // This worker's copy of the list, so passes need no lock.
     let mut engines: Vec<Arc<Slot>> = Vec::new();
     let mut seen = None;
     loop {
+        if retire.load(Ordering::Acquire) {
+            return;
+        }
         if seen != Some(POOL.generation.load(Ordering::Acquire)) {
             let registry = POOL.lock();
             if registry.epoch != epoch {
