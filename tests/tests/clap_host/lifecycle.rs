@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use auralis_tests::bundle_dir;
 use auralis_tests::checks::{assert_sane, dropouts, rms_dbfs};
+use auralis_tests::clap_host::ClapInstance;
 
 use crate::child::{assert_child_passed, is_child, run_child};
 use crate::measure::{PITCH_CLASSES, best_transposition, chroma, format_chroma, strongest_class};
@@ -29,6 +30,28 @@ fn assert_engine_threads(expected: usize, when: &str) {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(engine_threads(), expected, "engine threads {when}");
+}
+
+/// Plays single blocks until one is not silent. This host calls `process()` back to back, far
+/// faster than a sound card, so its first blocks may come before the engine has started (set
+/// up its renderer, which probes for a GPU): those are silent, and the music starts from the
+/// top with the first block the engine delivers. A DAW's first blocks after activation are
+/// silent the same way, only paced. A watchdog fails an engine that never starts.
+fn until_the_music_starts(instance: &mut ClapInstance, rate: f64, block: u32) {
+    let watchdog = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rendered = instance
+            .render(f64::from(block) / rate, block)
+            .expect("process");
+        if rendered.left.iter().any(|&s| s != 0.0) {
+            return;
+        }
+        assert!(
+            Instant::now() < watchdog,
+            "no music within 30 s of activation at {rate} Hz"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 const LIFECYCLE_DONE: &str = "AURALIS-LIFECYCLE-DONE";
@@ -70,6 +93,7 @@ fn lifecycle_child() {
     for (rate, block) in [(48_000.0, 512), (44_100.0, 256), (96_000.0, 1024)] {
         instance.activate(rate, block).expect("activate");
         assert_engine_threads(1, &format!("while active at {rate} Hz"));
+        until_the_music_starts(&mut instance, rate, block);
         let rendered = instance.render(2.0, block).expect("process");
         assert_sane(&rendered, &format!("{rate} Hz"));
         let (l, r) = rendered.tail(1.5);
