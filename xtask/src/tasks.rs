@@ -108,18 +108,18 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
             "cargo test --workspace --doc",
         )
     });
-    let hosts = match rest {
-        Ok(()) if !skip_hosts => python_hosts(clock, &bundled),
+    match rest {
+        Ok(()) if !skip_hosts => python_hosts(clock, &bundled, beside),
         Ok(()) => {
             eprintln!("skipping the Python VST3 hosts (--no-hosts)");
-            Ok(())
+            clock.beside("the real-time tests (soak, Icecast)", || beside.finish())
         }
-        Err(err) => Err(err),
-    };
-    let realtime = clock.beside("the real-time tests (soak, Icecast), beside", || {
-        beside.finish()
-    });
-    hosts.and(realtime)
+        Err(err) => {
+            // Their output still says how they went.
+            let _ = beside.finish();
+            Err(err)
+        }
+    }
 }
 
 /// The test targets that spend their time waiting on real time, not on the CPU: an hour's
@@ -194,7 +194,7 @@ impl RealtimeTests {
         let status = self.child.wait().context("wait for the real-time tests")?;
         let output = std::fs::read_to_string(&self.log).unwrap_or_default();
         eprintln!(
-            "\n==> the real-time tests, which ran beside the others ({} in all)\n{output}",
+            "\n==> the real-time tests, which ran beside the others (started {} ago)\n{output}",
             minutes_seconds(self.started.elapsed())
         );
         if !status.success() {
@@ -235,25 +235,50 @@ fn other_test_targets() -> Result<Vec<String>> {
     Ok(args)
 }
 
-/// The Python VST3 hosts (pedalboard, DawDreamer) and the GUI under Xvfb.
-fn python_hosts(clock: &mut StageClock, bundled: &std::path::Path) -> Result<()> {
-    let python = clock.time("Python venv", deps::python_venv)?;
-    clock.time("pytest tests/python", || {
-        run_in(
-            Command::new(&python)
-                .args(["-m", "pytest", "-q", "--durations=10", "tests/python"])
-                .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
-                // The GUI test runs the standalone that `cargo test` built, under Xvfb.
-                .env(
-                    "AURALIS_STANDALONE",
-                    target_dir().join("debug").join("auralis"),
-                )
-                .env("AURALIS_ARTIFACTS", target_dir().join("test-artifacts"))
-                .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
-                .current_dir(workspace_root()),
-            "pytest tests/python (pedalboard, DawDreamer, the GUI under Xvfb)",
-        )
+/// The Python VST3 hosts (pedalboard, DawDreamer) beside the real-time tests, then, once those
+/// have ended, the GUI under Xvfb: the window's tests watch the music scroll by for up to a
+/// minute in a software-rasterised window, and beside the soak and Icecast tests on two cores
+/// the music they watch came too slowly.
+fn python_hosts(
+    clock: &mut StageClock,
+    bundled: &std::path::Path,
+    beside: RealtimeTests,
+) -> Result<()> {
+    let python = clock.time("Python venv", deps::python_venv);
+    let hosts = python.and_then(|python| {
+        clock.time("pytest tests/python, but the window", || {
+            pytest(&python, bundled, &["--ignore", GUI_TESTS, "tests/python"])
+        })?;
+        Ok(python)
+    });
+    let realtime = clock.beside("the real-time tests (soak, Icecast)", || beside.finish());
+    let python = hosts?;
+    realtime?;
+    clock.time("pytest: the window under Xvfb", || {
+        pytest(&python, bundled, &[GUI_TESTS])
     })
+}
+
+/// The window's tests, run on their own.
+const GUI_TESTS: &str = "tests/python/test_gui.py";
+
+/// Runs pytest with `args` and the hosts' environment.
+fn pytest(python: &std::path::Path, bundled: &std::path::Path, args: &[&str]) -> Result<()> {
+    run_in(
+        Command::new(python)
+            .args(["-m", "pytest", "-q", "--durations=10"])
+            .args(args)
+            .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
+            // The GUI test runs the standalone that `cargo test` built, under Xvfb.
+            .env(
+                "AURALIS_STANDALONE",
+                target_dir().join("debug").join("auralis"),
+            )
+            .env("AURALIS_ARTIFACTS", target_dir().join("test-artifacts"))
+            .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
+            .current_dir(workspace_root()),
+        &format!("pytest {}", args.join(" ")),
+    )
 }
 
 /// The CPU renderer's SIMD paths are compared bit for bit with the portable one, which a CPU
