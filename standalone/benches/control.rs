@@ -17,10 +17,7 @@
 //! figures go to the JSON file in `AURALIS_BENCH_OUT` and stdout. `--quick` runs 4 trials
 //! instead of 10.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -40,96 +37,46 @@ const CHANGES: [&str; 4] = [
     r#"{"brightness":0.15}"#,
 ];
 
-/// A running `auralis serve`, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
+/// The tests' `auralis serve` on a free port, killed when dropped.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::Server;
+
+/// Starts a server playing the benchmark's seed on the CPU renderer, with the API on.
+fn start_server() -> Server {
+    Server::start_with_env(
+        &["--token", TOKEN, "--seed", "7", "--renderer", "cpu"],
+        &[("AURALIS_LOG", "warn")],
+    )
 }
 
-impl Server {
-    fn start() -> Result<Self> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_auralis"))
-            .args(["serve", "--port", "0", "--token", TOKEN, "--seed", "7"])
-            .args(["--renderer", "cpu"])
-            .env("AURALIS_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("start auralis serve")?;
-        let stdout = child.stdout.take().context("stdout")?;
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .context("serve printed no URL within 30 s")?;
-        let port = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http://127.0.0.1:"))
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|p| p.parse().ok())
-            .with_context(|| format!("no port in {line:?}"))?;
-        Ok(Self { child, port })
-    }
-
-    /// One HTTP/1.1 request; the status code and the body.
-    fn request(&self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response)?;
-        let code = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-        Ok((code, body))
-    }
-
-    /// Resident memory, MB (from /proc): what keeping the engine's states along the lead
-    /// costs shows here.
-    fn rss_mb(&self) -> Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-            .map(|kb| kb / 1024.0)
-            .context("no VmRSS in /proc/<pid>/status")
-    }
-
-    /// `auralis_underruns_total` from `/metrics`.
-    fn underruns(&self) -> Result<u64> {
-        let (_, body) = self.request("GET", &format!("/metrics?token={TOKEN}"), "")?;
-        body.lines()
-            .find_map(|line| line.strip_prefix("auralis_underruns_total "))
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .map(|value| value as u64)
-            .context("no auralis_underruns_total in /metrics")
-    }
+/// Resident memory of `server`, MB (from /proc): what keeping the engine's states along the
+/// lead costs shows here.
+fn rss_mb(server: &Server) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map(|kb| kb / 1024.0)
+        .context("no VmRSS in /proc/<pid>/status")
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `auralis_underruns_total` from `server`'s `/metrics`.
+fn underruns(server: &Server) -> Result<u64> {
+    let (_, body) = server.request("GET", &format!("/metrics?token={TOKEN}"), "");
+    body.lines()
+        .find_map(|line| line.strip_prefix("auralis_underruns_total "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map(|value| value as u64)
+        .context("no auralis_underruns_total in /metrics")
 }
 
 /// One packet as a listener got it.
@@ -190,7 +137,7 @@ struct Outcome {
 
 /// One trial: the latency of one change.
 fn trial(index: usize) -> Result<Outcome> {
-    let (changed, reference) = (Server::start()?, Server::start()?);
+    let (changed, reference) = (start_server(), start_server());
     // Both engines prime their lead before playing; start listening once both play.
     let settle = Duration::from_millis(2_500 + 137 * index as u64);
     let end = Instant::now() + settle + Duration::from_secs(3);
@@ -199,14 +146,14 @@ fn trial(index: usize) -> Result<Outcome> {
     thread::sleep(settle);
     let body = CHANGES[index % CHANGES.len()];
     let asked = Instant::now();
-    let (code, reply) = changed.request("PUT", &format!("/api/v1/params?token={TOKEN}"), body)?;
+    let (code, reply) = changed.request("PUT", &format!("/api/v1/params?token={TOKEN}"), body);
     if code != 200 {
         bail!("PUT {body} answered {code}: {reply}");
     }
     changed_thread.join().ok();
     reference_thread.join().ok();
-    let underruns = changed.underruns()? + reference.underruns()?;
-    let rss_mb = changed.rss_mb()?;
+    let underruns = underruns(&changed)? + underruns(&reference)?;
+    let rss_mb = rss_mb(&changed)?;
 
     let changed = changed_rx.lock().unwrap();
     let reference = reference_rx.lock().unwrap();

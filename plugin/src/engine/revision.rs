@@ -129,8 +129,7 @@ impl Revisions {
     /// frames start at the ring frame `to`: the saved states are all stale now.
     pub(super) fn spliced(&mut self, from: u64, to: u64) {
         self.pending = Some(Splice { from, to });
-        self.saved.clear();
-        self.since_save = u64::MAX;
+        self.forget_saved();
     }
 
     /// Called after each block of `frames` rendered, with the ring's frame count: saves the

@@ -539,7 +539,7 @@ impl EngineLoop {
         let Some(revisions) = self.revisions.as_mut() else {
             return;
         };
-        let playing = self.pushed - self.producer.queued_frames() as u64;
+        let playing = playing(self.pushed, &self.producer);
         let Some((from, state)) =
             revisions.take_request(request.until_frame, &request.settings, playing, self.pushed)
         else {
@@ -597,7 +597,7 @@ impl EngineLoop {
             }
             self.push_block();
             if let Some(revisions) = self.revisions.as_mut() {
-                let playing = self.pushed - self.producer.queued_frames() as u64;
+                let playing = playing(self.pushed, &self.producer);
                 revisions.after_block(&self.core, self.block.len() as u64, self.pushed, playing);
             }
         }
@@ -677,6 +677,12 @@ impl EngineLoop {
     pub(super) fn finish(&mut self) {
         self.telemetry.set_engine_running(false);
     }
+}
+
+/// The ring frame the audio side plays next, of a ring `pushed` frames have gone into: what it
+/// has not taken yet is still queued.
+fn playing(pushed: u64, producer: &FrameProducer) -> u64 {
+    pushed - producer.queued_frames() as u64
 }
 
 /// Frames of the audio side's crossfade at a splice.

@@ -83,15 +83,7 @@ impl FrameConsumer {
 
     /// Moves up to `into.len()` frames into `into` and returns how many. Wait-free.
     pub fn pop_frames(&mut self, into: &mut [Frame]) -> usize {
-        let n = into.len().min(self.inner.slots());
-        let Ok(chunk) = self.inner.read_chunk(n) else {
-            return 0;
-        };
-        let (first, second) = chunk.as_slices();
-        into[..first.len()].copy_from_slice(first);
-        into[first.len()..n].copy_from_slice(second);
-        chunk.commit_all();
-        n
+        pop_frames(&mut self.inner, into)
     }
 
     /// Drops up to `frames` queued frames, returning how many: stale audio after a restart.
@@ -105,6 +97,20 @@ impl FrameConsumer {
             Err(_) => 0,
         }
     }
+}
+
+/// Moves up to `out.len()` frames from `consumer` into `out` and returns how many: the copy
+/// both frame rings read with (the audio ring and the monitor's tap). Wait-free.
+pub(super) fn pop_frames(consumer: &mut Consumer<Frame>, out: &mut [Frame]) -> usize {
+    let frames = out.len().min(consumer.slots());
+    let Ok(chunk) = consumer.read_chunk(frames) else {
+        return 0;
+    };
+    let (first, second) = chunk.as_slices();
+    out[..first.len()].copy_from_slice(first);
+    out[first.len()..frames].copy_from_slice(second);
+    chunk.commit_all();
+    frames
 }
 
 #[cfg(test)]

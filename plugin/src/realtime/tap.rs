@@ -75,15 +75,7 @@ impl TapConsumer {
 
     /// Moves up to `out.len()` frames into `out`; returns how many.
     pub fn pop_into(&mut self, out: &mut [Frame]) -> usize {
-        let frames = out.len().min(self.inner.slots());
-        let Ok(chunk) = self.inner.read_chunk(frames) else {
-            return 0;
-        };
-        let (first, second) = chunk.as_slices();
-        out[..first.len()].copy_from_slice(first);
-        out[first.len()..frames].copy_from_slice(second);
-        chunk.commit_all();
-        frames
+        super::ring::pop_frames(&mut self.inner, out)
     }
 
     /// Frames dropped at the producer because the tap was full.
