@@ -61,10 +61,23 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
             ],
         )
     })?;
-    // The allocation-checked build: debug assertions make nice-plug abort on any allocation
-    // inside process(), which the CLAP host test drives with random automation.
-    clock.time("debug build of the plugin", || {
-        run(&cargo, &["build", "-p", PLUGIN_PACKAGE])
+    // Every test is built first, so a compile error fails the run before anything plays. The
+    // same build makes the allocation-checked plugin: debug assertions make nice-plug abort on
+    // any allocation inside process(), which the CLAP host test drives with random automation.
+    // One build with the workspace's features for both: built on its own (`-p`), the plugin's
+    // features unify differently and the engine and nice-plug compiled twice more in debug.
+    clock.time("debug build: the plugin and every test", || {
+        run(
+            &cargo,
+            &[
+                "build",
+                "--workspace",
+                "--lib",
+                "--bins",
+                "--tests",
+                "--examples",
+            ],
+        )
     })?;
     clock.time("release bundles", bundle_release)?;
 
@@ -80,15 +93,6 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
         deb: package.deb,
         tarball: package.tarball,
     };
-    // Every test is built first, so a compile error fails the run before anything plays.
-    clock.time("cargo test --workspace --no-run (build the tests)", || {
-        run_in(
-            test_env
-                .command()?
-                .args(["test", "--workspace", "--no-run"]),
-            "cargo test --workspace --no-run",
-        )
-    })?;
     // The tests that wait on real time run beside the rest rather than after it.
     let beside = clock.time("start the real-time tests beside the rest", || {
         RealtimeTests::start(&test_env)
