@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,10 @@ def standalone() -> Path:
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory) -> dict[str, ambience.Figures]:
     directory = tmp_path_factory.mktemp("ambience")
-    measured = {p: ambience.measure_preset(standalone(), p, directory) for p in ambience.PRESETS}
+    # Each render is one engine thread: as many at once as there are cores.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as renders:
+        futures = {p: renders.submit(ambience.measure_preset, standalone(), p, directory) for p in ambience.PRESETS}
+        measured = {p: future.result() for p, future in futures.items()}
     lines = [f"{'preset':14} {'crest dB':>9} {'transient':>9} {'onsets/min':>10} {'pad flux':>8} {'LUFS':>6}"]
     for name, f in measured.items():
         lines.append(

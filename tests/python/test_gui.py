@@ -288,15 +288,19 @@ def hue_saturation_value(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 def hue_pixels(pixels: np.ndarray, palette: dict) -> dict[str, int]:
     """For each layer's hue, how many of the area's pixels are in that hue (±12°), saturated
     and bright enough to be a note rather than the ground or a hairline."""
-    hue, saturation, value = hue_saturation_value(pixels)
-    vivid = (saturation > 0.3) & (value > 0.3)
+    rgb = pixels.reshape(-1, 3)
+    high, low = rgb.max(axis=1) / 255.0, rgb.min(axis=1) / 255.0
+    # Saturation and value above 0.3, as HSV has them, found before any hue is computed: the
+    # roll is mostly dark ground, and at scale 2 it is millions of pixels.
+    vivid = rgb[(high > 0.3) & ((high - low) / np.maximum(high, 1e-9) > 0.3)]
+    hue = hue_saturation_value(vivid)[0]
     counts = {}
     for name, colour in palette.items():
         if not name.startswith("layer-"):
             continue
         target = hue_saturation_value(np.array([colour[:3]]))[0][0]
         distance = np.abs((hue - target + 180) % 360 - 180)
-        counts[name.removeprefix("layer-")] = int((vivid & (distance <= 12)).sum())
+        counts[name.removeprefix("layer-")] = int((distance <= 12).sum())
     return counts
 
 

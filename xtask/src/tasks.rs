@@ -93,10 +93,31 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
         deb: package.deb,
         tarball: package.tarball,
     };
-    // The tests that wait on real time run beside the rest rather than after it.
-    let beside = clock.time("start the real-time tests beside the rest", || {
-        RealtimeTests::start(&test_env)
+    let python = if skip_hosts {
+        eprintln!("skipping the Python VST3 hosts and the window (--no-hosts)");
+        None
+    } else {
+        Some(clock.time("Python venv", deps::python_venv)?)
+    };
+    // The tests that wait on real time, or on the music, run beside the rest rather than
+    // after it: the real-time tests (soak, Icecast), and the window's tests, which watch the
+    // music scroll by in a software-rasterised window and use about a third of the two cores.
+    let realtime = clock.time("start the real-time tests beside the rest", || {
+        let mut command = test_env.command()?;
+        command
+            .args(["test", "--workspace"])
+            .args(REALTIME_TESTS.iter().flat_map(|name| ["--test", name]));
+        Beside::start(command, "realtime-tests.log")
     })?;
+    let window = match &python {
+        Some(python) => Some(clock.time("start the window's tests beside the rest", || {
+            Beside::start(
+                pytest_command(python, &bundled, Build::Debug, &[GUI_TESTS])?,
+                "window-tests.log",
+            )
+        })?),
+        None => None,
+    };
     // Always the whole workspace, narrowed by target: selecting packages would change how
     // their dependencies' features unify and so rebuild them.
     let rest = clock.time("cargo test: every other test", || {
@@ -112,18 +133,27 @@ fn test_stages(args: &[String], clock: &mut StageClock) -> Result<()> {
             "cargo test --workspace --doc",
         )
     });
-    match rest {
-        Ok(()) if !skip_hosts => python_hosts(clock, &bundled, beside),
-        Ok(()) => {
-            eprintln!("skipping the Python VST3 hosts (--no-hosts)");
-            clock.beside("the real-time tests (soak, Icecast)", || beside.finish())
-        }
-        Err(err) => {
-            // Their output still says how they went.
-            let _ = beside.finish();
-            Err(err)
-        }
-    }
+    let hosts = match (&rest, &python) {
+        (Ok(()), Some(python)) => clock.time("pytest tests/python, but the window", || {
+            run_in(
+                &mut pytest_command(
+                    python,
+                    &bundled,
+                    Build::Release,
+                    &["--ignore", GUI_TESTS, "tests/python"],
+                )?,
+                "pytest tests/python, but the window",
+            )
+        }),
+        _ => Ok(()),
+    };
+    // Waited for whatever happened before, so their output still says how they went.
+    let realtime = clock.beside("the real-time tests (soak, Icecast)", || realtime.finish());
+    let window = match window {
+        Some(window) => clock.beside("the window's tests under Xvfb", || window.finish()),
+        None => Ok(()),
+    };
+    rest.and(hosts).and(realtime).and(window)
 }
 
 /// The test targets that spend their time waiting on real time, not on the CPU: an hour's
@@ -158,51 +188,62 @@ impl TestEnv {
     }
 }
 
-/// The real-time tests, running in the background with their output kept in a log, which is
-/// printed when they end.
-struct RealtimeTests {
+/// Tests running in the background with their output kept in a log under
+/// `target/test-logs`, which is printed when they end.
+struct Beside {
     child: std::process::Child,
     log: std::path::PathBuf,
+    label: String,
     started: Instant,
 }
 
-impl RealtimeTests {
-    fn start(env: &TestEnv) -> Result<Self> {
+impl Beside {
+    /// Starts `command` with its output going to `log_name`.
+    fn start(mut command: Command, log_name: &str) -> Result<Self> {
         let dir = target_dir().join("test-logs");
         std::fs::create_dir_all(&dir).context("create target/test-logs")?;
-        let log = dir.join("realtime-tests.log");
-        let out = std::fs::File::create(&log).context("create the real-time tests' log")?;
-        let mut command = env.command()?;
-        command
-            .args(["test", "--workspace"])
-            .args(REALTIME_TESTS.iter().flat_map(|name| ["--test", name]))
-            .stdout(out.try_clone()?)
-            .stderr(out);
+        let log = dir.join(log_name);
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        command.stdout(out.try_clone()?).stderr(out);
+        let label = format!(
+            "{} {}",
+            command.get_program().to_string_lossy(),
+            command
+                .get_args()
+                .map(|arg| arg.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         eprintln!(
-            "\n==> cargo test --workspace --test {} (in the background; output in {})",
-            REALTIME_TESTS.join(" --test "),
+            "\n==> {label} (in the background; output in {})",
             log.display()
         );
         let child = command
             .spawn()
-            .context("could not start the real-time tests")?;
+            .with_context(|| format!("could not start {label}"))?;
         Ok(Self {
             child,
             log,
+            label,
             started: Instant::now(),
         })
     }
 
     /// Waits for them, prints their output, and fails if they did.
     fn finish(mut self) -> Result<()> {
-        let status = self.child.wait().context("wait for the real-time tests")?;
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("wait for {}", self.label))?;
         let output = std::fs::read_to_string(&self.log).unwrap_or_default();
         eprintln!(
-            "\n==> the real-time tests, which ran beside the others (started {} ago)\n{output}",
+            "\n==> {}, which ran beside the others (started {} ago)\n{output}",
+            self.label,
             minutes_seconds(self.started.elapsed())
         );
         if !status.success() {
-            anyhow::bail!("the real-time tests failed ({status}); their output is above");
+            anyhow::bail!("{} failed ({status}); its output is above", self.label);
         }
         Ok(())
     }
@@ -239,50 +280,45 @@ fn other_test_targets() -> Result<Vec<String>> {
     Ok(args)
 }
 
-/// The Python VST3 hosts (pedalboard, DawDreamer) beside the real-time tests, then, once those
-/// have ended, the GUI under Xvfb: the window's tests watch the music scroll by for up to a
-/// minute in a software-rasterised window, and beside the soak and Icecast tests on two cores
-/// the music they watch came too slowly.
-fn python_hosts(
-    clock: &mut StageClock,
-    bundled: &std::path::Path,
-    beside: RealtimeTests,
-) -> Result<()> {
-    let python = clock.time("Python venv", deps::python_venv);
-    let hosts = python.and_then(|python| {
-        clock.time("pytest tests/python, but the window", || {
-            pytest(&python, bundled, &["--ignore", GUI_TESTS, "tests/python"])
-        })?;
-        Ok(python)
-    });
-    let realtime = clock.beside("the real-time tests (soak, Icecast)", || beside.finish());
-    let python = hosts?;
-    realtime?;
-    clock.time("pytest: the window under Xvfb", || {
-        pytest(&python, bundled, &[GUI_TESTS])
-    })
-}
-
-/// The window's tests, run on their own.
+/// The window's tests, run beside the others.
 const GUI_TESTS: &str = "tests/python/test_gui.py";
 
-/// Runs pytest with `args` and the hosts' environment.
-fn pytest(python: &std::path::Path, bundled: &std::path::Path, args: &[&str]) -> Result<()> {
-    run_in(
-        Command::new(python)
-            .args(["-m", "pytest", "-q", "--durations=10"])
-            .args(args)
-            .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
-            // The GUI test runs the standalone that `cargo test` built, under Xvfb.
-            .env(
-                "AURALIS_STANDALONE",
-                target_dir().join("debug").join("auralis"),
-            )
-            .env("AURALIS_ARTIFACTS", target_dir().join("test-artifacts"))
-            .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
-            .current_dir(workspace_root()),
-        &format!("pytest {}", args.join(" ")),
-    )
+/// Which `auralis` binary a pytest run gets.
+#[derive(Clone, Copy)]
+enum Build {
+    /// What ships, as the hosts load the release bundles: the renders the Python tests
+    /// measure (90 s of every mood, twice, for the ambience figures) are the same audio in any
+    /// build, and take a sixth of the time.
+    Release,
+    /// The window's tests: the debug build aborts on an allocation on its audio thread while
+    /// the window plays.
+    Debug,
+}
+
+/// pytest with `args` and the hosts' environment.
+fn pytest_command(
+    python: &std::path::Path,
+    bundled: &std::path::Path,
+    build: Build,
+    args: &[&str],
+) -> Result<Command> {
+    let profile = match build {
+        Build::Release => "release",
+        Build::Debug => "debug",
+    };
+    let mut command = Command::new(python);
+    command
+        .args(["-m", "pytest", "-q", "--durations=10"])
+        .args(args)
+        .env("AURALIS_VST3", bundled.join("Auralis.vst3"))
+        .env(
+            "AURALIS_STANDALONE",
+            target_dir().join(profile).join("auralis"),
+        )
+        .env("AURALIS_ARTIFACTS", target_dir().join("test-artifacts"))
+        .env("XDG_RUNTIME_DIR", xdg_runtime_dir()?)
+        .current_dir(workspace_root());
+    Ok(command)
 }
 
 /// The CPU renderer's SIMD paths are compared bit for bit with the portable one, which a CPU
