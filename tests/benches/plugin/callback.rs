@@ -8,8 +8,10 @@
 //! build measured 2.9× on an idle machine and 12× beside other work). Here every period of the
 //! device runs all three subjects, within microseconds of each other, so a burst of load
 //! anywhere in the run reaches all three. Each subject is also processed every period, as three
-//! tracks of a DAW are: Auralis's engine thread renders at its real pace, with the competition
-//! for the CPU that brings. The order rotates every period, so each subject is the first after
+//! tracks of a DAW are: Auralis's engine renders at its real pace, with the competition for the
+//! CPU that brings. The host thread runs SCHED_FIFO, as a DAW's audio thread does, so the
+//! engine's thread can delay it only as it would in a DAW: through the caches, not the
+//! scheduler. The order rotates every period, so each subject is the first after
 //! the thread's wake-up (cold caches, a CPU that may have slowed down) equally often.
 //!
 //! The run is then cut into windows of consecutive periods, the ratios of p99.9s are taken
@@ -23,7 +25,7 @@ use anyhow::Result;
 use auralis_tests::clap_host::{ClapInstance, on_shared_audio_thread};
 use serde_json::{Map, Value};
 
-use super::{BLOCK_FRAMES, Pacer, is_silent, percentile, round};
+use super::{BLOCK_FRAMES, Pacer, become_realtime, is_silent, percentile, round};
 
 /// How long the interleaved run lasts.
 pub struct Plan {
@@ -81,7 +83,8 @@ pub fn measure(
     gain: &mut ClapInstance,
 ) -> Result<Map<String, Value>> {
     let timed = plan.windows * plan.window_periods;
-    let times = on_shared_audio_thread(&mut [auralis, gain], |audio| {
+    let (policy, times) = on_shared_audio_thread(&mut [auralis, gain], |audio| {
+        let policy = become_realtime();
         let mut floor = Floor::new();
         let mut times = Times {
             floor: Vec::with_capacity(timed),
@@ -119,7 +122,7 @@ pub fn measure(
                 }
             }
         }
-        Ok(times)
+        Ok((policy, times))
     })?;
     if times.auralis_silent > 0 {
         eprintln!(
@@ -159,6 +162,7 @@ pub fn measure(
         "callback_p999_over_gain_plugin",
         round(median(over_gain), 2),
     );
+    put("callback_host_policy", policy.into());
     Ok(figures)
 }
 

@@ -6,9 +6,14 @@
 //! the default patch, each with its own seed (set through `params.flush` before activation, as
 //! a host restoring a session does), so no two render the same notes.
 //!
+//! The host thread runs SCHED_FIFO, as a DAW's audio thread does (JACK, PipeWire, the DAWs'
+//! own ALSA back ends): the engines' threads, which have the normal policy, can then never
+//! delay its wake-up, so a late wake-up is the machine's (the kernel or, on a virtual machine,
+//! the hypervisor not running a top-priority thread), not Auralis's.
+//!
 //! An underrun, after a trial's warm-up, is any of:
-//! - the thread finishing a period's blocks later than one period after the period was due
-//!   (whether it woke late or worked too long): the device's gap;
+//! - the thread finishing a period's blocks later than one period after the period was due,
+//!   unless the machine alone made it late: the device's gap;
 //! - a block from an instance that is exact digital silence: its engine fell behind long enough
 //!   for its ring to run dry;
 //! - a `process()` call that spent nearly all of Auralis's spin budget (half a period) on the
@@ -17,18 +22,19 @@
 //!   time: a call that took long because the host thread was preempted is no underrun by
 //!   itself; if it makes the period late, the first rule counts it.
 //!
-//! The host thread has the normal scheduling policy. A DAW's audio thread usually runs
-//! SCHED_FIFO; tried that way, the thread that spins for one late engine holds its core, the
-//! engines have one core left between them and fall further behind, so that count would say
-//! more about the spin than the render cost.
+//! A late period is the machine's stall, counted apart, when the thread woke late and its
+//! blocks took no longer than would have met the deadline had it woken as it usually does (the
+//! median wake-up of the warm-up): no plugin could have made that period. The host then starts
+//! its clock again from the stall, as a device recovers from an xrun. A period whose blocks
+//! took too long is Auralis's, however late the thread woke. How often the machine stalls by
+//! itself is measured first, by the same thread with no instance at all for one trial's length
+//! (`instances_floor_*`), and the stalls of the deciding trial are reported beside it.
 //!
 //! A trial stops at its first underrun. The count passes if a whole trial (20 s) has none, in
-//! one of up to three attempts (a virtual machine's stall of a few milliseconds, which any
-//! program would suffer, should not decide the figure; a count that is too high fails every
-//! attempt, and early). The search goes up a ladder (1, 2, 4, … 64, 96, 128) with short
-//! screening trials until one fails, then bisects between the last pass and that failure with
-//! full trials, starting by confirming the last screened pass. Failures end early, so the cost
-//! is mostly the passes.
+//! one of up to three attempts (a count that is too high fails every attempt, and early). The
+//! search goes up a ladder (1, 2, 4, … 64, 96, 128) with short screening trials until one
+//! fails, then bisects between the last pass and that failure with full trials, starting by
+//! confirming the last screened pass. Failures end early, so the cost is mostly the passes.
 //!
 //! Alongside: at the largest count that passed, the CPU time of the engine threads per
 //! instance, of the whole process and the host thread's busy share of each period (from
@@ -43,7 +49,8 @@ use auralis_tests::clap_host::{ClapBundle, ClapInstance, on_shared_audio_thread}
 use serde_json::{Map, Value};
 
 use super::{
-    BLOCK_FRAMES, PLUGIN_ID, Pacer, SAMPLE_RATE, block_duration, is_silent, round, start_playing,
+    BLOCK_FRAMES, PLUGIN_ID, Pacer, SAMPLE_RATE, become_realtime, block_duration, is_silent, round,
+    start_playing,
 };
 
 /// The most instances tried.
@@ -135,6 +142,24 @@ struct Trial {
     underrun: Option<(Underrun, f64)>,
     /// CPU over the judged part (only if it passed).
     load: Option<Load>,
+    /// The machine's stalls in the judged part (see the module's text).
+    stalls: Stalls,
+}
+
+/// Late periods that no plugin could have made: the thread woke so late that its blocks,
+/// done in their usual time, missed the deadline.
+#[derive(Default, Clone, Copy)]
+struct Stalls {
+    count: usize,
+    /// The latest wake-up among them, after the period was due.
+    worst_wake: Duration,
+}
+
+impl Stalls {
+    fn add(&mut self, wake: Duration) {
+        self.count += 1;
+        self.worst_wake = self.worst_wake.max(wake);
+    }
 }
 
 /// Where the CPU went during a passing trial.
@@ -164,11 +189,41 @@ pub fn measure(plan: &Plan, bundle: &ClapBundle) -> Result<Map<String, Value>> {
                 text
             }
         };
+        let stalls = match trial.stalls.count {
+            0 => String::new(),
+            count => format!(
+                " ({count} stall{} of the machine, woke up to {:.1} ms late)",
+                if count == 1 { "" } else { "s" },
+                trial.stalls.worst_wake.as_secs_f64() * 1e3
+            ),
+        };
         eprintln!(
-            "instances: {:>3} for {seconds:>4.0} s: {verdict}",
+            "instances: {:>3} for {seconds:>4.0} s: {verdict}{stalls}",
             trial.instances
         );
     };
+
+    let mut figures = Map::new();
+    let floor = floor(plan)?;
+    eprintln!(
+        "instances: the host thread alone for {:.0} s ({}): {} late period{}, woke up to {:.2} ms \
+         late (median {:.3} ms)",
+        plan.trial_s,
+        floor.policy,
+        floor.late_periods,
+        if floor.late_periods == 1 { "" } else { "s" },
+        floor.worst_wake.as_secs_f64() * 1e3,
+        floor.median_wake.as_secs_f64() * 1e3,
+    );
+    figures.insert("instances_host_policy".into(), floor.policy.clone().into());
+    figures.insert(
+        "instances_floor_late_periods".into(),
+        floor.late_periods.into(),
+    );
+    figures.insert(
+        "instances_floor_wake_ms_max".into(),
+        round(floor.worst_wake.as_secs_f64() * 1e3, 2),
+    );
 
     // The ladder, with short trials.
     let mut screened = 0;
@@ -185,6 +240,7 @@ pub fn measure(plan: &Plan, bundle: &ClapBundle) -> Result<Map<String, Value>> {
     // Full trials decide: confirm the last screened pass, then bisect.
     let mut good = 0;
     let mut load = None;
+    let mut stalls = Stalls::default();
     let mut bad = bad.unwrap_or(MAX_INSTANCES + 1);
     let mut candidate = screened;
     while candidate > good && candidate < bad {
@@ -192,6 +248,7 @@ pub fn measure(plan: &Plan, bundle: &ClapBundle) -> Result<Map<String, Value>> {
         if trial.underrun.is_none() {
             good = candidate;
             load = trial.load;
+            stalls = trial.stalls;
         } else {
             bad = candidate;
         }
@@ -203,9 +260,13 @@ pub fn measure(plan: &Plan, bundle: &ClapBundle) -> Result<Map<String, Value>> {
     }
     drop(pool);
 
-    let mut figures = Map::new();
     figures.insert("instances_realtime".into(), good.into());
     figures.insert("instances_trial_s".into(), plan.trial_s.into());
+    figures.insert("instances_machine_stalls".into(), stalls.count.into());
+    figures.insert(
+        "instances_machine_stall_wake_ms_max".into(),
+        round(stalls.worst_wake.as_secs_f64() * 1e3, 2),
+    );
     if let Some(load) = load {
         figures.insert(
             "instances_engine_cpu_pct_each".into(),
@@ -275,13 +336,20 @@ fn run_trial(
     let judged_periods = periods(judged_s);
     let mut instances: Vec<&mut ClapInstance> = pool.iter_mut().collect();
     on_shared_audio_thread(&mut instances, |audio| {
+        // Refused (no privilege), the trial still runs, with the policy named in the figures.
+        become_realtime();
+        let mut wakes = Vec::with_capacity(warm_up_periods);
         let mut pacer = Pacer::new();
         for _ in 0..warm_up_periods {
-            pacer.wait_for_next();
+            let due = pacer.wait_for_next();
+            wakes.push(due.elapsed());
             for which in 0..count {
                 audio.process(which, |block| block.frames = BLOCK_FRAMES)?;
             }
         }
+        wakes.sort();
+        let usual_wake = wakes.get(wakes.len() / 2).copied().unwrap_or_default();
+        let mut stalls = Stalls::default();
         // Reading /proc takes longer than a period: the device clock starts again after it,
         // which the rings' lead covers.
         let cpu_before = thread_cpu()?;
@@ -308,16 +376,21 @@ fn run_trial(
                     None
                 };
                 if let Some(underrun) = underrun {
-                    return Ok(failed(count, underrun, index));
+                    return Ok(failed(count, underrun, index, stalls));
                 }
             }
             let done = Instant::now();
             if done > due + period {
+                if usual_wake + (done - woke) <= period {
+                    stalls.add(woke - due);
+                    pacer.restart();
+                    continue;
+                }
                 let underrun = Underrun::Deadline {
                     late: done - (due + period),
                     woke_after: woke - due,
                 };
-                return Ok(failed(count, underrun, index));
+                return Ok(failed(count, underrun, index, stalls));
             }
             busy_total += done - woke;
             busy_max = busy_max.max(done - woke);
@@ -339,6 +412,7 @@ fn run_trial(
         Ok(Trial {
             instances: count,
             underrun: None,
+            stalls,
             load: Some(Load {
                 engine_pct_each: share(cpu(true)) / count as f64,
                 process_pct: share(cpu(false)),
@@ -349,7 +423,7 @@ fn run_trial(
     })
 }
 
-fn failed(instances: usize, underrun: Underrun, period_index: usize) -> Trial {
+fn failed(instances: usize, underrun: Underrun, period_index: usize, stalls: Stalls) -> Trial {
     Trial {
         instances,
         underrun: Some((
@@ -357,7 +431,40 @@ fn failed(instances: usize, underrun: Underrun, period_index: usize) -> Trial {
             period_index as f64 * f64::from(BLOCK_FRAMES) / SAMPLE_RATE,
         )),
         load: None,
+        stalls,
     }
+}
+
+/// How the host thread alone, with no instance, keeps its periods on this machine.
+struct Floor {
+    /// The scheduling the host thread got (see [`become_realtime`]).
+    policy: String,
+    /// Periods it woke up for more than a period late, so that even no work missed them.
+    late_periods: usize,
+    worst_wake: Duration,
+    median_wake: Duration,
+}
+
+/// The host thread of a trial, paced for one trial's length with nothing to process.
+fn floor(plan: &Plan) -> Result<Floor> {
+    let period = block_duration();
+    on_shared_audio_thread(&mut [], |_| {
+        let policy = become_realtime();
+        let periods = periods(plan.trial_s);
+        let mut wakes = Vec::with_capacity(periods);
+        let mut pacer = Pacer::new();
+        for _ in 0..periods {
+            let due = pacer.wait_for_next();
+            wakes.push(due.elapsed());
+        }
+        wakes.sort();
+        Ok(Floor {
+            policy,
+            late_periods: wakes.iter().filter(|&&wake| wake > period).count(),
+            worst_wake: wakes.last().copied().unwrap_or_default(),
+            median_wake: wakes.get(wakes.len() / 2).copied().unwrap_or_default(),
+        })
+    })
 }
 
 fn periods(seconds: f64) -> usize {

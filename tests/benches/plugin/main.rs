@@ -221,12 +221,41 @@ impl Pacer {
         }
     }
 
+    /// Starts the clock again from now, as a device does after an xrun: the periods missed
+    /// are not made up.
+    fn restart(&mut self) {
+        self.start = Instant::now();
+        self.next_period = 0;
+    }
+
     /// Sleeps until the next period is due and returns when it was due.
     fn wait_for_next(&mut self) -> Instant {
         let due = self.start + self.period * self.next_period;
         self.next_period += 1;
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
         due
+    }
+}
+
+/// The host audio thread's SCHED_FIFO priority: JACK's default for its clients' threads.
+const HOST_PRIORITY: i32 = 70;
+
+/// Puts the calling thread on SCHED_FIFO at [`HOST_PRIORITY`], as a DAW runs its audio thread,
+/// and names the policy it got for the figures: `SCHED_FIFO 70`, or `normal` and why. The
+/// plugins' own threads keep the normal policy, so on the host's core they wait for it, as
+/// they would in a DAW.
+fn become_realtime() -> String {
+    let param = libc::sched_param {
+        sched_priority: HOST_PRIORITY,
+    };
+    // SAFETY: `param` is a valid sched_param for the call to read; pid 0 is the calling thread.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
+        format!("SCHED_FIFO {HOST_PRIORITY}")
+    } else {
+        format!(
+            "normal (SCHED_FIFO refused: {})",
+            std::io::Error::last_os_error()
+        )
     }
 }
 
