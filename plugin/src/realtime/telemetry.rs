@@ -26,139 +26,163 @@ pub struct BlockRenderTimes {
 
 /// What happened, counted where it happened. Owned in an `Arc` by the plugin; the audio thread
 /// only ever sees a shared reference.
+///
+/// The counters are grouped by who writes them and how often, each group on cache lines of its
+/// own. Side by side, the engine's per-block stores and the audio thread's would share lines,
+/// and every callback would wait for a line to come back from the engine's core (false
+/// sharing): the audio thread writes only [`AudioSide`] and, every block, reads only
+/// [`EngineNews`], which changes once per restart or splice.
 #[derive(Debug, Default)]
 pub struct Telemetry {
-    /// Times the audio ring ran dry while playing. Written by the audio thread.
+    audio: AudioSide,
+    news: EngineNews,
+    stats: EngineStats,
+}
+
+/// Written by the audio thread, every block.
+///
+/// 128 bytes: x86 CPUs fetch cache lines in adjacent pairs, so a 64-byte neighbour would still
+/// be pulled across with this group.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct AudioSide {
+    /// Times the audio ring ran dry while playing.
     underruns: AtomicU64,
-    /// Frames handed to the host, including faded and silent ones. Written by the audio thread.
+    /// Frames handed to the host, including faded and silent ones.
     frames_played: AtomicU64,
-    /// Frames the engine has pushed into the ring. Written by the engine thread.
-    frames_rendered: AtomicU64,
     /// Frames the audio side took from the ring and dropped unplayed: stale audio after a
-    /// restart or a splice. Written by the audio thread.
+    /// restart or a splice.
     frames_skipped: AtomicU64,
-    /// Set while the engine thread runs its loop. Written by the engine thread.
-    engine_running: AtomicBool,
-    /// Panics the engine thread caught and recovered from (or gave up after). Written by the
-    /// engine thread.
-    engine_panics: AtomicU64,
-    /// Restarts the engine has carried out. Written by the engine thread (release), after
-    /// `restart_frame`.
+    /// Highest absolute sample per channel since the meter last read it, as `f32` bits,
+    /// written with `fetch_max`: for non-negative floats the bit patterns sort like the
+    /// values, so the integer maximum is the float maximum.
+    peak_bits: [AtomicU32; 2],
+    /// Smoothed RMS level per channel, as `f32` bits.
+    rms_bits: [AtomicU32; 2],
+}
+
+/// Written by the engine thread when something changes, read by the audio thread every block.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct EngineNews {
+    /// Restarts the engine has carried out. Written (release) after `restart_frame`.
     restart_generation: AtomicU64,
     /// The engine frame where the newest restart's music begins: every frame before it in the
-    /// ring is stale. Written by the engine thread.
+    /// ring is stale.
     restart_frame: AtomicU64,
     /// Splices the engine has published: re-rendered frames that replace part of the queued
-    /// lead. Written by the engine thread (release), after `splice_from` and `splice_to`.
+    /// lead. Written (release) after `splice_from` and `splice_to`.
     splice_generation: AtomicU64,
     /// The newest splice's first stale frame: from it on, the queued frames are replaced.
-    /// Written by the engine thread.
     splice_from: AtomicU64,
     /// The ring frame that plays in place of `splice_from`: the replacement's first frame.
-    /// Written by the engine thread.
     splice_to: AtomicU64,
-    /// Highest absolute sample per channel since the meter last read it, as `f32` bits. Written
-    /// by the audio thread with `fetch_max`: for non-negative floats the bit patterns sort like
-    /// the values, so the integer maximum is the float maximum.
-    peak_bits: [AtomicU32; 2],
-    /// Smoothed RMS level per channel, as `f32` bits. Written by the audio thread.
-    rms_bits: [AtomicU32; 2],
-    /// Engine blocks per render time bucket ([`BlockRenderTimes::counts`]). Written by the
-    /// engine thread, for the `/metrics` histogram.
+    /// Set while the engine thread runs its loop.
+    engine_running: AtomicBool,
+    /// Panics the engine thread caught and recovered from (or gave up after).
+    engine_panics: AtomicU64,
+}
+
+/// Written by the engine thread every engine block, read for status and `/metrics`.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct EngineStats {
+    /// Frames the engine has pushed into the ring.
+    frames_rendered: AtomicU64,
+    /// Engine blocks per render time bucket ([`BlockRenderTimes::counts`]).
     block_render_counts: [AtomicU64; BLOCK_RENDER_BUCKETS_S.len() + 1],
-    /// Total engine block render time, nanoseconds (wraps after 584 years). Written by the
-    /// engine thread.
+    /// Total engine block render time, nanoseconds (wraps after 584 years).
     block_render_ns: AtomicU64,
-    /// Whether the newest engine block was rendered on the GPU, to notice a fallback. Written
-    /// by the engine thread.
+    /// Whether the newest engine block was rendered on the GPU, to notice a fallback.
     rendering_on_gpu: AtomicBool,
-    /// Times rendering moved from the GPU to the CPU (or silence) mid-stream. Written by the
-    /// engine thread.
+    /// Times rendering moved from the GPU to the CPU (or silence) mid-stream.
     gpu_fallbacks: AtomicU64,
 }
 
 impl Telemetry {
     /// Underruns since the instance was created.
     pub fn underruns(&self) -> u64 {
-        self.underruns.load(Ordering::Relaxed)
+        self.audio.underruns.load(Ordering::Relaxed)
     }
 
     /// Counts one underrun.
     pub fn count_underrun(&self) {
-        self.underruns.fetch_add(1, Ordering::Relaxed);
+        self.audio.underruns.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Frames played since the instance was created.
     pub fn frames_played(&self) -> u64 {
-        self.frames_played.load(Ordering::Relaxed)
+        self.audio.frames_played.load(Ordering::Relaxed)
     }
 
     /// Adds played frames.
     pub fn add_frames_played(&self, frames: usize) {
-        self.frames_played
+        self.audio
+            .frames_played
             .fetch_add(frames as u64, Ordering::Relaxed);
     }
 
     /// Frames the engine has rendered since the instance was created.
     pub fn frames_rendered(&self) -> u64 {
-        self.frames_rendered.load(Ordering::Relaxed)
+        self.stats.frames_rendered.load(Ordering::Relaxed)
     }
 
     /// Adds rendered frames.
     pub fn add_frames_rendered(&self, frames: usize) {
-        self.frames_rendered
+        self.stats
+            .frames_rendered
             .fetch_add(frames as u64, Ordering::Relaxed);
     }
 
     /// Whether the engine thread is running.
     pub fn engine_running(&self) -> bool {
-        self.engine_running.load(Ordering::Relaxed)
+        self.news.engine_running.load(Ordering::Relaxed)
     }
 
     /// Panics the engine thread has caught since the instance was created.
     pub fn engine_panics(&self) -> u64 {
-        self.engine_panics.load(Ordering::Relaxed)
+        self.news.engine_panics.load(Ordering::Relaxed)
     }
 
     /// Counts one caught engine panic.
     pub fn count_engine_panic(&self) {
-        self.engine_panics.fetch_add(1, Ordering::Relaxed);
+        self.news.engine_panics.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records that the engine restarted the music at `frame` (engine thread).
     pub fn acknowledge_restart(&self, frame: u64) {
-        self.restart_frame.store(frame, Ordering::Relaxed);
-        self.restart_generation.fetch_add(1, Ordering::Release);
+        self.news.restart_frame.store(frame, Ordering::Relaxed);
+        self.news.restart_generation.fetch_add(1, Ordering::Release);
     }
 
     /// Restarts carried out so far, and the frame where the newest one begins.
     pub fn restarts(&self) -> (u64, u64) {
-        let generation = self.restart_generation.load(Ordering::Acquire);
-        (generation, self.restart_frame.load(Ordering::Relaxed))
+        let generation = self.news.restart_generation.load(Ordering::Acquire);
+        (generation, self.news.restart_frame.load(Ordering::Relaxed))
     }
 
     /// Publishes a splice (engine thread): the frames queued from `from` on are stale, and
     /// the ring frame `to` (≥ `from`) and those after it replace them.
     pub fn publish_splice(&self, from: u64, to: u64) {
-        self.splice_from.store(from, Ordering::Relaxed);
-        self.splice_to.store(to, Ordering::Relaxed);
-        self.splice_generation.fetch_add(1, Ordering::Release);
+        self.news.splice_from.store(from, Ordering::Relaxed);
+        self.news.splice_to.store(to, Ordering::Relaxed);
+        self.news.splice_generation.fetch_add(1, Ordering::Release);
     }
 
     /// Splices published so far.
     pub fn splices(&self) -> u64 {
-        self.splice_generation.load(Ordering::Acquire)
+        self.news.splice_generation.load(Ordering::Acquire)
     }
 
     /// Splices published so far, and the newest one's stale and replacement frames. The engine
     /// publishes a splice only after the audio side has played past the one before, so the
     /// three values belong together.
     pub fn newest_splice(&self) -> (u64, u64, u64) {
-        let generation = self.splice_generation.load(Ordering::Acquire);
+        let generation = self.news.splice_generation.load(Ordering::Acquire);
         (
             generation,
-            self.splice_from.load(Ordering::Relaxed),
-            self.splice_to.load(Ordering::Relaxed),
+            self.news.splice_from.load(Ordering::Relaxed),
+            self.news.splice_to.load(Ordering::Relaxed),
         )
     }
 
@@ -167,24 +191,27 @@ impl Telemetry {
     pub fn record_levels(&self, peak: [f32; 2], rms: [f32; 2]) {
         for channel in 0..2 {
             let level = |v: f32| if v.is_finite() && v > 0.0 { v } else { 0.0 };
-            self.peak_bits[channel].fetch_max(level(peak[channel]).to_bits(), Ordering::Relaxed);
-            self.rms_bits[channel].store(level(rms[channel]).to_bits(), Ordering::Relaxed);
+            self.audio.peak_bits[channel]
+                .fetch_max(level(peak[channel]).to_bits(), Ordering::Relaxed);
+            self.audio.rms_bits[channel].store(level(rms[channel]).to_bits(), Ordering::Relaxed);
         }
     }
 
     /// The highest peak per channel since the last call, which starts the next period.
     pub fn take_peaks(&self) -> [f32; 2] {
-        [0, 1].map(|channel| f32::from_bits(self.peak_bits[channel].swap(0, Ordering::Relaxed)))
+        [0, 1]
+            .map(|channel| f32::from_bits(self.audio.peak_bits[channel].swap(0, Ordering::Relaxed)))
     }
 
     /// The smoothed RMS level per channel (linear, 1.0 = full scale).
     pub fn rms(&self) -> [f32; 2] {
-        [0, 1].map(|channel| f32::from_bits(self.rms_bits[channel].load(Ordering::Relaxed)))
+        [0, 1].map(|channel| f32::from_bits(self.audio.rms_bits[channel].load(Ordering::Relaxed)))
     }
 
     /// Counts frames dropped unplayed (audio thread).
     pub fn add_frames_skipped(&self, frames: usize) {
-        self.frames_skipped
+        self.audio
+            .frames_skipped
             .fetch_add(frames as u64, Ordering::Relaxed);
     }
 
@@ -192,8 +219,9 @@ impl Telemetry {
     /// stale frames of a splice the audio side has not reached yet count, though they will be
     /// skipped.
     pub fn lead_frames(&self) -> u64 {
-        self.frames_rendered()
-            .saturating_sub(self.frames_played() + self.frames_skipped.load(Ordering::Relaxed))
+        self.frames_rendered().saturating_sub(
+            self.frames_played() + self.audio.frames_skipped.load(Ordering::Relaxed),
+        )
     }
 
     /// Records one engine block (engine thread): how long it took, and whether the GPU
@@ -205,30 +233,34 @@ impl Telemetry {
             .iter()
             .position(|&bound| seconds <= bound)
             .unwrap_or(BLOCK_RENDER_BUCKETS_S.len());
-        self.block_render_counts[bucket].fetch_add(1, Ordering::Relaxed);
+        self.stats.block_render_counts[bucket].fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.block_render_ns.fetch_add(nanos, Ordering::Relaxed);
-        if self.rendering_on_gpu.swap(on_gpu, Ordering::Relaxed) && !on_gpu {
-            self.gpu_fallbacks.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .block_render_ns
+            .fetch_add(nanos, Ordering::Relaxed);
+        if self.stats.rendering_on_gpu.swap(on_gpu, Ordering::Relaxed) && !on_gpu {
+            self.stats.gpu_fallbacks.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// The engine block render times recorded so far.
     pub fn block_render_times(&self) -> BlockRenderTimes {
         BlockRenderTimes {
-            counts: std::array::from_fn(|i| self.block_render_counts[i].load(Ordering::Relaxed)),
-            sum_s: self.block_render_ns.load(Ordering::Relaxed) as f64 * 1e-9,
+            counts: std::array::from_fn(|i| {
+                self.stats.block_render_counts[i].load(Ordering::Relaxed)
+            }),
+            sum_s: self.stats.block_render_ns.load(Ordering::Relaxed) as f64 * 1e-9,
         }
     }
 
     /// Times rendering fell back from the GPU mid-stream since the instance was created.
     pub fn gpu_fallbacks(&self) -> u64 {
-        self.gpu_fallbacks.load(Ordering::Relaxed)
+        self.stats.gpu_fallbacks.load(Ordering::Relaxed)
     }
 
     /// Marks the engine thread as running or stopped.
     pub fn set_engine_running(&self, running: bool) {
-        self.engine_running.store(running, Ordering::Relaxed);
+        self.news.engine_running.store(running, Ordering::Relaxed);
     }
 }
 
