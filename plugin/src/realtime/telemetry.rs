@@ -28,8 +28,8 @@ pub struct BlockRenderTimes {
 /// only ever sees a shared reference.
 ///
 /// The counters are grouped by who writes them and how often, each group on cache lines of its
-/// own. Side by side, the engine's per-block stores and the audio thread's would share lines,
-/// and every callback would wait for a line to come back from the engine's core (false
+/// own. Side by side, the engine's per-block stores and the audio thread's could share lines,
+/// and a callback would then wait for a line to come back from the engine's core (false
 /// sharing): the audio thread writes only [`AudioSide`] and, every block, reads only
 /// [`EngineNews`], which changes once per restart or splice.
 #[derive(Debug, Default)]
