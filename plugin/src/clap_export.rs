@@ -5,16 +5,16 @@
 //! through the plugin's `clap.preset-load` extension. nice-plug offers neither, so this module
 //! exports the entry itself: the plugin factory is nice-plug's own wrapper
 //! ([`Wrapper::new`], as `nice_export_clap!` creates it), the preset-discovery factory is ours,
-//! and each instance's `get_extension` is wrapped to add `preset-load` before handing every other
-//! id to nice-plug. This stays in the plugin crate rather than in a patch of the carried
+//! and each instance's `get_extension` is wrapped to add `preset-load` and Auralis's own
+//! telemetry extension ([`telemetry`]) before handing every other id to nice-plug. This stays in the plugin crate rather than in a patch of the carried
 //! nice-plug: the carried copy holds only fixes waiting for a release (vendor/PATCHES.md), and a
 //! feature patch would have to be redone at every upgrade; this glue uses only items nice-plug
 //! makes public for its own export macro, and the CLAP host test exercises all of it.
 //!
 //! Presets load the way a host loads saved state (`set_state_inner`, on the main thread): the
 //! preset's parameters are set, the others stay, and the host is told to rescan the values.
-//! Every function here runs on the host's main thread or an indexing thread, never the audio
-//! thread.
+//! Every function here runs on the host's main thread or an indexing thread (the telemetry
+//! extension's on any thread the host likes), never the audio thread.
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::path::Path;
@@ -48,6 +48,7 @@ use crate::Auralis;
 use crate::params::{MusicalSettings, display_name};
 use crate::presets::user::{self, UserPresets};
 use crate::presets::{self, file};
+use crate::realtime::Telemetry;
 
 /// The CLAP plugin's entry point.
 #[allow(non_upper_case_globals)]
@@ -84,7 +85,11 @@ extern "C" fn get_factory(factory_id: *const c_char) -> *const c_void {
     }
 }
 
-// ---- the plugin factory: nice-plug's wrapper, with preset-load added ----
+mod telemetry;
+
+pub(crate) use telemetry::created;
+
+// ---- the plugin factory: nice-plug's wrapper, with preset-load and telemetry added ----
 
 static PLUGIN_FACTORY: clap_plugin_factory = clap_plugin_factory {
     get_plugin_count: Some(get_plugin_count),
@@ -121,9 +126,18 @@ struct Framework {
 
 static FRAMEWORK: OnceLock<Framework> = OnceLock::new();
 
-/// Each live instance's host, to tell it which preset was loaded (by plugin address; nice-plug
-/// keeps its own copy private).
-static HOSTS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+/// The live instances, by plugin address: what nice-plug keeps private and this module needs.
+static INSTANCES: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
+
+/// A live instance as this module knows it.
+struct Instance {
+    /// Its `clap_plugin`, as an address.
+    plugin: usize,
+    /// Its host, to tell which preset was loaded, as an address.
+    host: usize,
+    /// Its counters, for the telemetry extension.
+    telemetry: Option<Arc<Telemetry>>,
+}
 
 unsafe extern "C" fn create_plugin(
     _factory: *const clap_plugin_factory,
@@ -140,6 +154,7 @@ unsafe extern "C" fn create_plugin(
     // SAFETY: `host` is the host's valid `clap_host`, as `nice_export_clap!` passes it. The
     // reference is given to the returned `clap_plugin` and taken back by nice-plug's `destroy`.
     let wrapper = unsafe { &*Arc::into_raw(Wrapper::<Auralis>::new(host)) };
+    let telemetry = telemetry::take_created();
     let plugin = {
         let mut plugin = wrapper.clap_plugin.borrow_mut();
         let framework = *FRAMEWORK.get_or_init(|| Framework {
@@ -152,18 +167,30 @@ unsafe extern "C" fn create_plugin(
         }
         wrapper.clap_plugin.as_ptr()
     };
-    lock_hosts().push((plugin as usize, host as usize));
+    lock_instances().push(Instance {
+        plugin: plugin as usize,
+        host: host as usize,
+        telemetry,
+    });
     plugin
 }
 
-fn lock_hosts() -> std::sync::MutexGuard<'static, Vec<(usize, usize)>> {
-    HOSTS
+fn lock_instances() -> std::sync::MutexGuard<'static, Vec<Instance>> {
+    INSTANCES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Calls `f` with the live instance `plugin`, if it is one.
+fn with_instance<R>(plugin: *const clap_plugin, f: impl FnOnce(&Instance) -> R) -> Option<R> {
+    lock_instances()
+        .iter()
+        .find(|instance| instance.plugin == plugin as usize)
+        .map(f)
+}
+
 unsafe extern "C" fn destroy(plugin: *const clap_plugin) {
-    lock_hosts().retain(|(p, _)| *p != plugin as usize);
+    lock_instances().retain(|instance| instance.plugin != plugin as usize);
     if let Some(destroy) = FRAMEWORK.get().and_then(|f| f.destroy) {
         // SAFETY: nice-plug's own `destroy` for the instance it created.
         unsafe { destroy(plugin) }
@@ -180,6 +207,9 @@ unsafe extern "C" fn get_extension(plugin: *const clap_plugin, id: *const c_char
         let id = unsafe { CStr::from_ptr(id) };
         if id == CLAP_EXT_PRESET_LOAD || id == CLAP_EXT_PRESET_LOAD_COMPAT {
             return ptr::from_ref(&PRESET_LOAD).cast();
+        }
+        if id == telemetry::EXT_TELEMETRY {
+            return telemetry::extension();
         }
     }
     match FRAMEWORK.get().and_then(|f| f.get_extension) {
@@ -287,10 +317,7 @@ unsafe extern "C" fn from_location(
 fn host_preset_load(
     plugin: *const clap_plugin,
 ) -> Option<(*const clap_host, &'static clap_host_preset_load)> {
-    let host = lock_hosts()
-        .iter()
-        .find(|(p, _)| *p == plugin as usize)
-        .map(|(_, h)| *h as *const clap_host)?;
+    let host = with_instance(plugin, |instance| instance.host as *const clap_host)?;
     // SAFETY: the host outlives its plugin instances.
     let get_extension = unsafe { (*host).get_extension }?;
     [CLAP_EXT_PRESET_LOAD, CLAP_EXT_PRESET_LOAD_COMPAT]

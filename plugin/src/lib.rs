@@ -82,6 +82,7 @@ impl Default for Auralis {
     fn default() -> Self {
         let params = Arc::new(AuralisParams::default());
         let telemetry = Arc::new(Telemetry::default());
+        clap_export::created(&telemetry);
         let feed = NowPlayingFeed::default();
         let sample_rate = Arc::new(AtomicF32::new(0.0));
         let status = EngineStatus {

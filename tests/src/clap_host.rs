@@ -40,6 +40,10 @@ use clack_host::events::{EventFlags, EventHeader, Match};
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
 
+mod telemetry;
+
+use telemetry::PluginTelemetry;
+
 /// The largest block a test may ask for; buffers are sized for it once per activation.
 pub const MAX_BLOCK_FRAMES: u32 = 8192;
 
@@ -166,6 +170,7 @@ impl ClapBundle {
             render: shared.get_extension(),
             audio_ports: shared.get_extension(),
             note_ports: shared.get_extension(),
+            telemetry: shared.get_extension(),
         };
         let params = match extensions.params {
             Some(ext) => read_param_descriptions(&ext, &mut instance)?,
@@ -197,6 +202,8 @@ struct PluginExtensions {
     render: Option<PluginRender>,
     audio_ports: Option<PluginAudioPorts>,
     note_ports: Option<PluginNotePorts>,
+    /// Auralis's own counters (`telemetry.rs`); other plugins have none.
+    telemetry: Option<PluginTelemetry>,
 }
 
 /// One parameter as the params extension describes it. Values are CLAP plain values in
@@ -795,6 +802,20 @@ impl ClapInstance {
             .access_handler(|h| (h.rescans.get(), h.last_rescan.get()))
     }
 
+    /// The underruns the plugin has counted itself since it was created, through Auralis's
+    /// telemetry extension: the gaps it played because its engine fell behind, which the host
+    /// cannot see in the time its calls took.
+    ///
+    /// # Errors
+    /// If the plugin does not count underruns (it is not Auralis).
+    pub fn underruns(&self) -> Result<u64> {
+        self.extensions
+            .telemetry
+            .context("the plugin has no telemetry extension")?
+            .underruns(&self.instance.plugin_shared_handle())
+            .context("the plugin's telemetry extension has no underrun count")
+    }
+
     /// Loads a preset through the plugin's preset-load extension, as a host's preset browser
     /// does, and returns what the plugin then told the host it loaded.
     ///
@@ -989,19 +1010,16 @@ where
             steady_time,
             transport,
             input_channels,
+            extensions,
             ..
         } = &mut **instance;
         let config = config.with_context(|| format!("instance {which} is not active"))?;
         let processor = processor
             .as_mut()
             .with_context(|| format!("instance {which} is not active"))?;
-        jobs.push(AudioJob::new(
-            processor,
-            config,
-            *steady_time,
-            *transport,
-            *input_channels,
-        ));
+        let mut job = AudioJob::new(processor, config, *steady_time, *transport, *input_channels);
+        job.telemetry = extensions.telemetry;
+        jobs.push(job);
         clocks.push((steady_time, transport));
         mains.push(instance);
     }
@@ -1085,6 +1103,26 @@ impl SharedAudioThread<'_> {
             process_time,
         })
     }
+
+    /// The underruns instance `which` has counted itself since it was created, through
+    /// Auralis's telemetry extension. Takes a lock inside the plugin: read between blocks, not
+    /// inside a timed part.
+    ///
+    /// # Errors
+    /// If `which` is out of range or the plugin does not count underruns (it is not Auralis).
+    pub fn underruns(&mut self, which: usize) -> Result<u64> {
+        let count = self.jobs.len();
+        let job = self
+            .jobs
+            .get_mut(which)
+            .with_context(|| format!("instance {which} of {count}"))?;
+        let telemetry = job
+            .telemetry
+            .context("the plugin has no telemetry extension")?;
+        telemetry
+            .underruns(&job.processor.plugin_handle())
+            .context("the plugin's telemetry extension has no underrun count")
+    }
 }
 
 /// The audio thread's side of one active instance: its processor, running clocks and buffers.
@@ -1102,6 +1140,8 @@ struct AudioJob<'a> {
     in_events: EventBuffer,
     out_events: EventBuffer,
     block: Block,
+    /// The plugin's own counters, if it is Auralis.
+    telemetry: Option<PluginTelemetry>,
 }
 
 impl<'a> AudioJob<'a> {
@@ -1126,6 +1166,7 @@ impl<'a> AudioJob<'a> {
             in_events: EventBuffer::with_capacity(256),
             out_events: EventBuffer::with_capacity(256),
             block: Block::default(),
+            telemetry: None,
         }
     }
 

@@ -2,10 +2,11 @@
 //! processed, automated, saved and restored, reactivated and destroyed; and the debug build
 //! driven with random automation under nice-plug's allocation checker.
 //!
-//! One test binary, one module per subject. Three scenarios run in a child process (this test
+//! One test binary, one module per subject. Four scenarios run in a child process (this test
 //! binary re-executed with `--exact`, see [`child`]): the allocation check, because an
 //! allocation in `process()` aborts the whole process; the lifecycle, because it counts the
-//! process's engine threads and needs no other test's engines around; and the web monitor
+//! process's engine threads and needs no other test's engines around; the starved engine, for
+//! the same reason, since it starves the process-wide engine workers; and the web monitor
 //! inside the plugin, because the plugin reads its port from the environment. The parent turns
 //! a crash, an abort or a hang (watchdog) into a clear failure.
 
@@ -21,6 +22,7 @@ mod monitor;
 mod params;
 mod presets;
 mod realtime;
+mod starved;
 mod state;
 
 use std::path::PathBuf;

@@ -1,0 +1,242 @@
+//! An engine starved of CPU: Auralis counts the gaps it plays as underruns, a host reads the
+//! count through Auralis's telemetry extension, and the music comes back when the CPU does.
+//!
+//! The starvation is real, and confined to this test: in a child process (the pool of engine
+//! workers is process-wide, so no other test's engines may share it), the workers are moved to
+//! one core on `SCHED_IDLE`, and one busy thread at the normal policy takes that core for
+//! [`STARVED`]; the other cores stay free for the rest of the machine. The host's audio thread
+//! keeps its pace all along (on `SCHED_FIFO` where allowed, as a DAW's), so the ring runs dry
+//! after its lead, about 30 ms.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use auralis_tests::clap_host::{HostTransport, on_shared_audio_thread};
+
+use crate::child::{assert_child_passed, is_child, run_child};
+use crate::new_instance;
+
+const DONE: &str = "AURALIS-STARVED-DONE";
+const SAMPLE_RATE: f64 = 48_000.0;
+const BLOCK_FRAMES: u32 = 128;
+/// Played before the starvation: the engine starts and its ring fills.
+const WARM_UP: Duration = Duration::from_secs(1);
+/// How long the engine gets no CPU: many times its lead.
+const STARVED: Duration = Duration::from_millis(400);
+/// Played after it, for the music to come back.
+const RECOVERY: Duration = Duration::from_secs(1);
+
+#[test]
+fn a_starved_engine_counts_underruns_that_the_host_reads_and_recovers() {
+    let run = run_child("starved::starved_child", &[], Duration::from_secs(60));
+    eprintln!(
+        "starved child: {} in {:.1} s\n{}",
+        run.status,
+        run.elapsed.as_secs_f64(),
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("starved:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_child_passed(&run, DONE);
+}
+
+/// What one phase of the run played.
+#[derive(Debug, Default)]
+struct Phase {
+    blocks: usize,
+    /// Blocks of exact digital silence: the ring was dry (or, at the start, not filled yet).
+    silent_blocks: usize,
+    /// Whether the phase's last block was silent.
+    ends_silent: bool,
+    /// Underruns the instance counted by the phase's end.
+    underruns: u64,
+}
+
+#[test]
+#[ignore = "runs in a child process of a_starved_engine_counts_underruns_that_the_host_reads_and_recovers"]
+fn starved_child() {
+    if !is_child(
+        "starved::starved_child",
+        "a_starved_engine_counts_underruns_that_the_host_reads_and_recovers",
+    ) {
+        return;
+    }
+    let mut instance = new_instance();
+    instance.set_transport(Some(HostTransport {
+        playing: true,
+        tempo_bpm: 120.0,
+        pos_beats: 0.0,
+    }));
+    instance
+        .activate(SAMPLE_RATE, BLOCK_FRAMES)
+        .expect("activate");
+    assert_eq!(
+        instance.underruns().expect("telemetry extension"),
+        0,
+        "underruns before the first block"
+    );
+
+    let period = Duration::from_secs_f64(f64::from(BLOCK_FRAMES) / SAMPLE_RATE);
+    let (warm, starved, recovered, policy) =
+        on_shared_audio_thread(&mut [&mut instance], |audio| {
+            let policy = become_realtime();
+            let start = Instant::now();
+            let mut next = 0u32;
+            let mut play = |length: Duration| -> anyhow::Result<Phase> {
+                let until = Instant::now() + length;
+                let mut phase = Phase::default();
+                while Instant::now() < until {
+                    let due = start + period * next;
+                    next += 1;
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    let block = audio.process(0, |block| block.frames = BLOCK_FRAMES)?;
+                    phase.blocks += 1;
+                    phase.ends_silent = block.left.iter().chain(block.right).all(|&s| s == 0.0);
+                    phase.silent_blocks += usize::from(phase.ends_silent);
+                }
+                phase.underruns = audio.underruns(0)?;
+                Ok(phase)
+            };
+            let warm = play(WARM_UP)?;
+            let hog = Hog::start();
+            let starved = play(STARVED);
+            hog.stop();
+            let recovered = play(RECOVERY)?;
+            Ok((warm, starved?, recovered, policy))
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("starved: host thread {policy}");
+    println!("starved: warm-up {warm:?}");
+    println!("starved: starved {starved:?}");
+    println!("starved: recovered {recovered:?}");
+
+    // The first blocks are silent while the engine starts: that is no underrun.
+    assert!(
+        warm.underruns == 0 && !warm.ends_silent,
+        "the engine had the CPU and still fell behind: {warm:?}"
+    );
+    assert!(
+        starved.silent_blocks > 0,
+        "the engine had no CPU for {STARVED:?}, many times its lead, yet every block played: \
+         the starvation did not take ({starved:?})"
+    );
+    assert!(
+        starved.underruns > warm.underruns,
+        "the ring ran dry ({} silent blocks) but the instance counted no underrun: {starved:?}",
+        starved.silent_blocks
+    );
+    assert!(
+        recovered.silent_blocks < recovered.blocks / 4 && !recovered.ends_silent,
+        "the music did not come back after the CPU did: {recovered:?}"
+    );
+    instance.deactivate().expect("deactivate");
+    println!("{DONE}");
+}
+
+/// A busy thread at the normal policy on one core, where the engine workers were moved on
+/// `SCHED_IDLE`: they get no CPU while it runs, and the other cores are untouched.
+struct Hog {
+    running: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Hog {
+    fn start() -> Self {
+        let core = first_allowed_core();
+        let workers = engine_workers();
+        assert!(!workers.is_empty(), "no engine worker thread to starve");
+        for tid in workers {
+            pin(tid, core);
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: a thread id of this process and a valid sched_param.
+            let set = unsafe { libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param) };
+            assert_eq!(
+                set,
+                0,
+                "SCHED_IDLE for engine worker {tid}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        let running = Arc::new(AtomicBool::new(true));
+        let thread = std::thread::spawn({
+            let running = running.clone();
+            move || {
+                pin(0, core);
+                while running.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        Self { running, thread }
+    }
+
+    fn stop(self) {
+        self.running.store(false, Ordering::Relaxed);
+        self.thread.join().expect("hog thread");
+    }
+}
+
+/// The lowest-numbered core this process may run on.
+fn first_allowed_core() -> usize {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set for the call to fill.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is valid for writes of its own size; pid 0 is the calling thread.
+    let got = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    assert_eq!(
+        got,
+        0,
+        "sched_getaffinity: {}",
+        std::io::Error::last_os_error()
+    );
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `set` is initialised and the index is within its size.
+        .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .expect("no allowed core")
+}
+
+/// Restricts thread `tid` (0: the calling thread) to `core`.
+fn pin(tid: libc::pid_t, core: usize) {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `core` is below CPU_SETSIZE (it came from a set of that size).
+    unsafe { libc::CPU_SET(core, &mut set) };
+    // SAFETY: `set` is valid for reads of its own size.
+    let pinned = unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) };
+    assert_eq!(
+        pinned,
+        0,
+        "pinning thread {tid} to core {core}: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// Thread ids of this process's engine workers (`auralis-engine`).
+fn engine_workers() -> Vec<libc::pid_t> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("list /proc/self/task")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let name = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            (name.trim() == "auralis-engine")
+                .then(|| entry.file_name().to_str()?.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
+/// SCHED_FIFO for the calling thread, as a DAW's audio thread, if allowed; names what it got.
+fn become_realtime() -> String {
+    let param = libc::sched_param { sched_priority: 70 };
+    // SAFETY: a valid sched_param; pid 0 is the calling thread.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
+        "SCHED_FIFO 70".into()
+    } else {
+        format!(
+            "normal (SCHED_FIFO refused: {})",
+            std::io::Error::last_os_error()
+        )
+    }
+}
