@@ -14,13 +14,17 @@
 //! An underrun, after a trial's warm-up, is any of:
 //! - the thread finishing a period's blocks later than one period after the period was due,
 //!   unless the machine alone made it late: the device's gap;
-//! - a block from an instance that is exact digital silence: its engine fell behind long enough
-//!   for its ring to run dry;
-//! - a `process()` call that spent nearly all of Auralis's spin budget (half a period) on the
-//!   CPU: Auralis spins only while its ring is short, and at the end of the budget fades out,
-//!   so its engine was late (a shorter shortfall is a fade, not silence). CPU time, not wall
-//!   time: a call that took long because the host thread was preempted is no underrun by
-//!   itself; if it makes the period late, the first rule counts it.
+//! - an instance counting an underrun of its own (read through Auralis's telemetry extension
+//!   after every period): its engine's frames were not there in time, so it faded out for the
+//!   rest of the block;
+//! - a block from an instance that is exact digital silence.
+//!
+//! Auralis's own count, not the time its calls took: a virtual machine stalls a CPU for
+//! milliseconds now and then without the guest knowing, and the stall is counted as CPU time of
+//! whatever thread was on that CPU (a profile shows the host thread "running" a millisecond at
+//! one load in the host's own code). An earlier version took a `process()` call that spent
+//! most of Auralis's spin budget on the CPU for a late engine, and such stalls failed trials in
+//! which no instance had underrun.
 //!
 //! A late period is the machine's stall, counted apart, when the thread woke late and its
 //! blocks took no longer than would have met the deadline had it woken as it usually does (the
@@ -57,9 +61,8 @@ use super::{
 const MAX_INSTANCES: usize = 128;
 /// The counts the search climbs through before bisecting.
 const LADDER: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 96, MAX_INSTANCES];
-/// The share of a period Auralis's `process()` spins for a short ring before it gives up and
-/// fades out (`MAX_SPIN_FRACTION` in its realtime output).
-const SPIN_BUDGET: f64 = 0.5;
+/// Periods played, unjudged, between reading the threads' CPU times and judging a trial.
+const SETTLE_PERIODS: usize = 40;
 /// What the engine threads are called (`/proc/self/task/*/comm`).
 const ENGINE_THREAD: &str = "auralis-engine";
 
@@ -106,12 +109,11 @@ enum Underrun {
         late: Duration,
         woke_after: Duration,
     },
-    Silent {
+    Counted {
         instance: usize,
     },
-    SpunOut {
+    Silent {
         instance: usize,
-        cpu: Duration,
     },
 }
 
@@ -125,12 +127,11 @@ impl std::fmt::Display for Underrun {
                 late.as_secs_f64() * 1e3,
                 woke_after.as_secs_f64() * 1e3
             ),
-            Self::Silent { instance } => write!(f, "instance {instance} gave a silent block"),
-            Self::SpunOut { instance, cpu } => write!(
+            Self::Counted { instance } => write!(
                 f,
-                "instance {instance}'s process() spun {:.2} ms for its engine",
-                cpu.as_secs_f64() * 1e3
+                "instance {instance} counted an underrun (its engine's frames came late)"
             ),
+            Self::Silent { instance } => write!(f, "instance {instance} gave a silent block"),
         }
     }
 }
@@ -346,40 +347,52 @@ fn run_trial(
             for which in 0..count {
                 audio.process(which, |block| block.frames = BLOCK_FRAMES)?;
             }
+            // While the engines start, blocks wait for them: a late period restarts the clock,
+            // so the usual wake-up is the thread's own and not how far behind the start left it.
+            if due.elapsed() > period {
+                pacer.restart();
+            }
         }
         wakes.sort();
         let usual_wake = wakes.get(wakes.len() / 2).copied().unwrap_or_default();
         let mut stalls = Stalls::default();
-        // Reading /proc takes longer than a period: the device clock starts again after it,
-        // which the rings' lead covers.
+        // Reading /proc takes longer than a period and leaves the caches cold: the device
+        // clock starts again after it, and a few periods pass before the judging starts.
         let cpu_before = thread_cpu()?;
         let measured_from = Instant::now();
+        let mut pacer = Pacer::new();
+        for _ in 0..SETTLE_PERIODS {
+            pacer.wait_for_next();
+            for which in 0..count {
+                audio.process(which, |block| block.frames = BLOCK_FRAMES)?;
+            }
+        }
         let mut busy_total = Duration::ZERO;
         let mut busy_max = Duration::ZERO;
-        let spun_out = period.mul_f64(SPIN_BUDGET * 0.9);
+        let mut underruns = (0..count)
+            .map(|which| audio.underruns(which))
+            .collect::<Result<Vec<_>>>()?;
         let mut pacer = Pacer::new();
         for index in 0..judged_periods {
             let due = pacer.wait_for_next();
             let woke = Instant::now();
             for which in 0..count {
-                let cpu_before = thread_cpu_time();
                 let block = audio.process(which, |block| block.frames = BLOCK_FRAMES)?;
-                let cpu = thread_cpu_time().saturating_sub(cpu_before);
-                let underrun = if is_silent(block.left, block.right) {
-                    Some(Underrun::Silent { instance: which })
-                } else if cpu >= spun_out {
-                    Some(Underrun::SpunOut {
-                        instance: which,
-                        cpu,
-                    })
-                } else {
-                    None
-                };
-                if let Some(underrun) = underrun {
+                if is_silent(block.left, block.right) {
+                    let underrun = Underrun::Silent { instance: which };
                     return Ok(failed(count, underrun, index, stalls));
                 }
             }
             let done = Instant::now();
+            // Read after the deadline is judged: the reads are the host's, not the device's.
+            for (which, seen) in underruns.iter_mut().enumerate() {
+                let now = audio.underruns(which)?;
+                if now > *seen {
+                    let underrun = Underrun::Counted { instance: which };
+                    return Ok(failed(count, underrun, index, stalls));
+                }
+                *seen = now;
+            }
             if done > due + period {
                 if usual_wake + (done - woke) <= period {
                     stalls.add(woke - due);
@@ -481,19 +494,6 @@ fn seeded_instance(bundle: &ClapBundle, index: usize) -> Result<ClapInstance> {
     instance.flush(&[(seed.id, value)])?;
     start_playing(&mut instance)?;
     Ok(instance)
-}
-
-/// CPU time of the calling thread so far. `Instant` alone cannot tell a plugin that spun from
-/// a thread that was preempted.
-fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid timespec for the call to write; the clock id is a constant
-    // every Linux has. On the impossible failure `now` stays zero, which reads as no time.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// CPU time of every thread of this process so far, by thread id: its name and time on a CPU.
