@@ -13,8 +13,9 @@
 //!
 //! Presets load the way a host loads saved state (`set_state_inner`, on the main thread): the
 //! preset's parameters are set, the others stay, and the host is told to rescan the values.
-//! Every function here runs on the host's main thread or an indexing thread (the telemetry
-//! extension's on any thread the host likes), never the audio thread.
+//! Every function here runs on the host's main thread or an indexing thread, never inside the
+//! audio thread's `process()`; the telemetry extension's may run on any thread
+//! (`telemetry.rs` says what it may wait for).
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::path::Path;
@@ -151,10 +152,11 @@ unsafe extern "C" fn create_plugin(
     if unsafe { CStr::from_ptr(plugin_id) } != descriptor().clap_id() {
         return ptr::null();
     }
-    // SAFETY: `host` is the host's valid `clap_host`, as `nice_export_clap!` passes it. The
-    // reference is given to the returned `clap_plugin` and taken back by nice-plug's `destroy`.
-    let wrapper = unsafe { &*Arc::into_raw(Wrapper::<Auralis>::new(host)) };
-    let telemetry = telemetry::take_created();
+    // SAFETY: `host` is the host's valid `clap_host`, as `nice_export_clap!` passes it.
+    let (wrapper, telemetry) = telemetry::creating(|| unsafe { Wrapper::<Auralis>::new(host) });
+    // SAFETY: the reference is given to the returned `clap_plugin` and taken back by
+    // nice-plug's `destroy`.
+    let wrapper = unsafe { &*Arc::into_raw(wrapper) };
     let plugin = {
         let mut plugin = wrapper.clap_plugin.borrow_mut();
         let framework = *FRAMEWORK.get_or_init(|| Framework {
@@ -209,7 +211,11 @@ unsafe extern "C" fn get_extension(plugin: *const clap_plugin, id: *const c_char
             return ptr::from_ref(&PRESET_LOAD).cast();
         }
         if id == telemetry::EXT_TELEMETRY {
-            return telemetry::extension();
+            return if telemetry::known(plugin) {
+                telemetry::extension()
+            } else {
+                ptr::null()
+            };
         }
     }
     match FRAMEWORK.get().and_then(|f| f.get_extension) {

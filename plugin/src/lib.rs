@@ -82,6 +82,8 @@ impl Default for Auralis {
     fn default() -> Self {
         let params = Arc::new(AuralisParams::default());
         let telemetry = Arc::new(Telemetry::default());
+        // The CLAP factory's telemetry extension needs these counters, and nice-plug's wrapper
+        // keeps the instance it makes from here private.
         clap_export::created(&telemetry);
         let feed = NowPlayingFeed::default();
         let sample_rate = Arc::new(AtomicF32::new(0.0));

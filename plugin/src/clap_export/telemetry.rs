@@ -10,14 +10,18 @@
 //!
 //! ```c
 //! typedef struct auralis_plugin_telemetry {
-//!     // [thread-safe, not audio-thread] Underruns the instance's audio side has played since
-//!     // the instance was created: blocks it had to fade out because the engine's frames
-//!     // were not there in time.
+//!     // [thread-safe] Underruns the instance's audio side has played since the instance was
+//!     // created: blocks it had to fade out because the engine's frames were not there in
+//!     // time. May wait for a lock that only creating and destroying instances take: a host's
+//!     // audio thread may read it between blocks while it creates and destroys none.
 //!     uint64_t (*underruns)(const clap_plugin_t *plugin);
 //! } auralis_plugin_telemetry_t;
 //! ```
+//!
+//! Only instances made through the CLAP factory offer it; `get_extension` returns null for an
+//! instance whose counters it does not know, so a host never reads a made-up zero.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ffi::{CStr, c_void};
 use std::ptr;
 use std::sync::Arc;
@@ -46,23 +50,50 @@ pub(super) fn extension() -> *const c_void {
 }
 
 thread_local! {
-    /// The counters of the instance [`Auralis::default`](crate::Auralis) made last on this
-    /// thread. nice-plug's `Wrapper::new` makes the instance on the calling thread and keeps
-    /// it private, so `create_plugin` takes the counters from here right after.
-    static CREATED: RefCell<Option<Arc<Telemetry>>> = const { RefCell::new(None) };
+    /// Set by `create_plugin` around nice-plug's `Wrapper::new`, which makes the instance
+    /// ([`Auralis::default`](crate::Auralis)) on the calling thread and keeps it private: only
+    /// then does a new instance leave its counters in [`CREATED`]. VST3 instances, the
+    /// standalone's and a test's own leave nothing behind.
+    static CREATING: Cell<bool> = const { Cell::new(false) };
+    /// The counters the instance being created left, as `Arc::into_raw`. Plain `Cell`s, so the
+    /// thread-locals need no destructor: a destructor registered from this library would keep
+    /// glibc from unloading it while the host's thread lives.
+    static CREATED: Cell<*const Telemetry> = const { Cell::new(std::ptr::null()) };
 }
 
-/// Called by every new instance with its counters.
+/// Runs `create` (which makes one instance) and returns what it made with the counters the
+/// instance left, if it left any.
+pub(super) fn creating<T>(create: impl FnOnce() -> T) -> (T, Option<Arc<Telemetry>>) {
+    take_created();
+    CREATING.set(true);
+    let made = create();
+    CREATING.set(false);
+    (made, take_created())
+}
+
+/// Called by every new instance with its counters; kept only while `create_plugin` waits for
+/// them.
 pub(crate) fn created(telemetry: &Arc<Telemetry>) {
-    CREATED.with_borrow_mut(|created| *created = Some(telemetry.clone()));
+    if CREATING.get() {
+        drop(take_created());
+        CREATED.set(Arc::into_raw(telemetry.clone()));
+    }
 }
 
-/// The counters of the instance made on this thread since the last call, if any.
-pub(super) fn take_created() -> Option<Arc<Telemetry>> {
-    CREATED.with_borrow_mut(Option::take)
+fn take_created() -> Option<Arc<Telemetry>> {
+    let raw = CREATED.replace(std::ptr::null());
+    // SAFETY: a non-null value was made by `Arc::into_raw` in `created` and is taken once,
+    // since it is replaced by null here.
+    (!raw.is_null()).then(|| unsafe { Arc::from_raw(raw) })
+}
+
+/// Whether the instance `plugin` has counters to report.
+pub(super) fn known(plugin: *const clap_plugin) -> bool {
+    super::with_instance(plugin, |instance| instance.telemetry.is_some()).unwrap_or(false)
 }
 
 unsafe extern "C" fn underruns(plugin: *const clap_plugin) -> u64 {
+    // Offered only to instances with counters (`known`), which keep them until `destroy`.
     super::with_instance(plugin, |instance| {
         instance.telemetry.as_ref().map(|t| t.underruns())
     })

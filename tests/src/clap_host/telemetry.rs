@@ -34,8 +34,9 @@ impl PluginTelemetry {
     /// function.
     pub fn underruns(&self, plugin: &PluginSharedHandle) -> Option<u64> {
         let underruns = plugin.use_extension(&self.0).underruns?;
-        // SAFETY: the plugin's own function, called with its own instance, on a thread the
-        // extension allows (any but a realtime one that must not wait for a lock).
+        // SAFETY: the plugin's own function, called with its own instance. It is thread-safe;
+        // it may wait for a lock that only creating and destroying instances take, which a
+        // caller on an audio thread does not do meanwhile.
         Some(unsafe { underruns(plugin.as_raw_ptr().cast()) })
     }
 }

@@ -4,7 +4,8 @@
 //! The starvation is real, and confined to this test: in a child process (the pool of engine
 //! workers is process-wide, so no other test's engines may share it), the workers are moved to
 //! one core on `SCHED_IDLE`, and one busy thread at the normal policy takes that core for
-//! [`STARVED`]; the other cores stay free for the rest of the machine. The host's audio thread
+//! [`STARVED`]; the other cores stay free for the rest of the machine. Then the workers get
+//! their cores and policy back. The host's audio thread
 //! keeps its pace all along (on `SCHED_FIFO` where allowed, as a DAW's), so the ring runs dry
 //! after its lead, about 30 ms.
 
@@ -141,76 +142,100 @@ fn starved_child() {
 struct Hog {
     running: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
+    /// The workers and the cores they could run on before.
+    workers: Vec<(libc::pid_t, libc::cpu_set_t)>,
 }
 
 impl Hog {
     fn start() -> Self {
-        let core = first_allowed_core();
-        let workers = engine_workers();
+        let allowed = affinity(0);
+        let core = (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: `allowed` is initialised and every index is within its size.
+            .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &allowed) })
+            .expect("no allowed core");
+        // SAFETY: an all-zero cpu_set_t is a valid empty set.
+        let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `core` is below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(core, &mut one) };
+        let workers: Vec<_> = engine_workers()
+            .into_iter()
+            .map(|tid| (tid, affinity(tid)))
+            .collect();
         assert!(!workers.is_empty(), "no engine worker thread to starve");
-        for tid in workers {
-            pin(tid, core);
-            let param = libc::sched_param { sched_priority: 0 };
-            // SAFETY: a thread id of this process and a valid sched_param.
-            let set = unsafe { libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param) };
-            assert_eq!(
-                set,
-                0,
-                "SCHED_IDLE for engine worker {tid}: {}",
-                std::io::Error::last_os_error()
-            );
+        for &(tid, _) in &workers {
+            set_affinity(tid, &one);
+            set_policy(tid, libc::SCHED_IDLE).expect("SCHED_IDLE for an engine worker");
         }
         let running = Arc::new(AtomicBool::new(true));
         let thread = std::thread::spawn({
             let running = running.clone();
             move || {
-                pin(0, core);
+                // Made by the audio thread, it would inherit its SCHED_FIFO and hold the core
+                // against every normal task of the machine.
+                set_policy(0, libc::SCHED_OTHER).expect("the normal policy for the busy thread");
+                set_affinity(0, &one);
                 while running.load(Ordering::Relaxed) {
                     std::hint::spin_loop();
                 }
             }
         });
-        Self { running, thread }
+        Self {
+            running,
+            thread,
+            workers,
+        }
     }
 
+    /// Stops the busy thread and gives the workers back their cores and the normal policy.
     fn stop(self) {
         self.running.store(false, Ordering::Relaxed);
         self.thread.join().expect("hog thread");
+        for (tid, cores) in &self.workers {
+            set_affinity(*tid, cores);
+            // Leaving SCHED_IDLE needs a nice limit an unprivileged user may lack; the workers
+            // then recover on idle time only, which an otherwise idle machine gives them.
+            if let Err(err) = set_policy(*tid, libc::SCHED_OTHER) {
+                println!("starved: worker {tid} stays on SCHED_IDLE ({err})");
+            }
+        }
     }
 }
 
-/// The lowest-numbered core this process may run on.
-fn first_allowed_core() -> usize {
+/// The cores thread `tid` (0: the calling thread) may run on.
+fn affinity(tid: libc::pid_t) -> libc::cpu_set_t {
     // SAFETY: an all-zero cpu_set_t is a valid empty set for the call to fill.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is valid for writes of its own size; pid 0 is the calling thread.
-    let got = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    // SAFETY: `set` is valid for writes of its own size.
+    let got = unsafe { libc::sched_getaffinity(tid, std::mem::size_of_val(&set), &mut set) };
     assert_eq!(
         got,
         0,
-        "sched_getaffinity: {}",
+        "sched_getaffinity of thread {tid}: {}",
         std::io::Error::last_os_error()
     );
-    (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `set` is initialised and the index is within its size.
-        .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
-        .expect("no allowed core")
+    set
 }
 
-/// Restricts thread `tid` (0: the calling thread) to `core`.
-fn pin(tid: libc::pid_t, core: usize) {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `core` is below CPU_SETSIZE (it came from a set of that size).
-    unsafe { libc::CPU_SET(core, &mut set) };
-    // SAFETY: `set` is valid for reads of its own size.
-    let pinned = unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) };
+/// Restricts thread `tid` (0: the calling thread) to `cores`.
+fn set_affinity(tid: libc::pid_t, cores: &libc::cpu_set_t) {
+    // SAFETY: `cores` is valid for reads of its own size.
+    let set = unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(cores), cores) };
     assert_eq!(
-        pinned,
+        set,
         0,
-        "pinning thread {tid} to core {core}: {}",
+        "sched_setaffinity of thread {tid}: {}",
         std::io::Error::last_os_error()
     );
+}
+
+/// Puts thread `tid` (0: the calling thread) on `policy`, one without priorities.
+fn set_policy(tid: libc::pid_t, policy: libc::c_int) -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a thread id of this process and a valid sched_param.
+    match unsafe { libc::sched_setscheduler(tid, policy, &param) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
 }
 
 /// Thread ids of this process's engine workers (`auralis-engine`).
