@@ -6,10 +6,11 @@
 //! exports the entry itself: the plugin factory is nice-plug's own wrapper
 //! ([`Wrapper::new`], as `nice_export_clap!` creates it), the preset-discovery factory is ours,
 //! and each instance's `get_extension` is wrapped to add `preset-load` and Auralis's own
-//! telemetry extension ([`telemetry`]) before handing every other id to nice-plug. This stays in the plugin crate rather than in a patch of the carried
-//! nice-plug: the carried copy holds only fixes waiting for a release (vendor/PATCHES.md), and a
-//! feature patch would have to be redone at every upgrade; this glue uses only items nice-plug
-//! makes public for its own export macro, and the CLAP host test exercises all of it.
+//! telemetry extension ([`telemetry`]) before handing every other id to nice-plug. This stays in
+//! the plugin crate rather than in a patch of the carried nice-plug: the carried copy holds only
+//! fixes waiting for a release (vendor/PATCHES.md), and a feature patch would have to be redone
+//! at every upgrade; this glue uses only items nice-plug makes public for its own export macro,
+//! and the CLAP host test exercises all of it.
 //!
 //! Presets load the way a host loads saved state (`set_state_inner`, on the main thread): the
 //! preset's parameters are set, the others stay, and the host is told to rescan the values.

@@ -809,11 +809,10 @@ impl ClapInstance {
     /// # Errors
     /// If the plugin does not count underruns (it is not Auralis).
     pub fn underruns(&self) -> Result<u64> {
-        self.extensions
-            .telemetry
-            .context("the plugin has no telemetry extension")?
-            .underruns(&self.instance.plugin_shared_handle())
-            .context("the plugin's telemetry extension has no underrun count")
+        telemetry::underruns(
+            self.extensions.telemetry,
+            &self.instance.plugin_shared_handle(),
+        )
     }
 
     /// Loads a preset through the plugin's preset-load extension, as a host's preset browser
@@ -1017,9 +1016,14 @@ where
         let processor = processor
             .as_mut()
             .with_context(|| format!("instance {which} is not active"))?;
-        let mut job = AudioJob::new(processor, config, *steady_time, *transport, *input_channels);
-        job.telemetry = extensions.telemetry;
-        jobs.push(job);
+        jobs.push(AudioJob::new(
+            processor,
+            config,
+            *steady_time,
+            *transport,
+            *input_channels,
+            extensions.telemetry,
+        ));
         clocks.push((steady_time, transport));
         mains.push(instance);
     }
@@ -1071,7 +1075,7 @@ pub struct ProcessedBlock<'a> {
     pub process_time: Duration,
 }
 
-impl SharedAudioThread<'_> {
+impl<'a> SharedAudioThread<'a> {
     /// How many instances this thread drives.
     pub fn instances(&self) -> usize {
         self.jobs.len()
@@ -1090,11 +1094,7 @@ impl SharedAudioThread<'_> {
         which: usize,
         plan: impl FnOnce(&mut Block),
     ) -> Result<ProcessedBlock<'_>> {
-        let count = self.jobs.len();
-        let job = self
-            .jobs
-            .get_mut(which)
-            .with_context(|| format!("instance {which} of {count}"))?;
+        let job = self.job(which)?;
         let process_time = job.process_block(0, plan)?;
         let frames = job.block.frames as usize;
         Ok(ProcessedBlock {
@@ -1111,17 +1111,16 @@ impl SharedAudioThread<'_> {
     /// # Errors
     /// If `which` is out of range or the plugin does not count underruns (it is not Auralis).
     pub fn underruns(&mut self, which: usize) -> Result<u64> {
+        let job = self.job(which)?;
+        telemetry::underruns(job.telemetry, &job.processor.plugin_handle())
+    }
+
+    /// Instance `which`'s side of the thread.
+    fn job(&mut self, which: usize) -> Result<&mut AudioJob<'a>> {
         let count = self.jobs.len();
-        let job = self
-            .jobs
+        self.jobs
             .get_mut(which)
-            .with_context(|| format!("instance {which} of {count}"))?;
-        let telemetry = job
-            .telemetry
-            .context("the plugin has no telemetry extension")?;
-        telemetry
-            .underruns(&job.processor.plugin_handle())
-            .context("the plugin's telemetry extension has no underrun count")
+            .with_context(|| format!("instance {which} of {count}"))
     }
 }
 
@@ -1151,6 +1150,7 @@ impl<'a> AudioJob<'a> {
         steady_time: u64,
         transport: Option<HostTransport>,
         input_channels: u32,
+        telemetry: Option<PluginTelemetry>,
     ) -> Self {
         let max_frames = config.max_frames_count as usize;
         Self {
@@ -1166,7 +1166,7 @@ impl<'a> AudioJob<'a> {
             in_events: EventBuffer::with_capacity(256),
             out_events: EventBuffer::with_capacity(256),
             block: Block::default(),
-            telemetry: None,
+            telemetry,
         }
     }
 

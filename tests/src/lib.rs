@@ -1,6 +1,9 @@
 //! Shared helpers for the end-to-end tests: where the built artifacts are, a small CLAP host
-//! ([`clap_host`]) that loads them and browses their presets ([`clap_presets`]), and the checks on the audio it collects ([`checks`]).
+//! ([`clap_host`]) that loads them and browses their presets ([`clap_presets`]), the checks on
+//! the audio it collects ([`checks`]), and a host audio thread's clock and scheduling
+//! ([`audio_thread`]).
 
+pub mod audio_thread;
 pub mod checks;
 pub mod clap_host;
 pub mod clap_presets;

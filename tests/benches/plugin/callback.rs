@@ -25,7 +25,7 @@ use anyhow::Result;
 use auralis_tests::clap_host::{ClapInstance, on_shared_audio_thread};
 use serde_json::{Map, Value};
 
-use super::{BLOCK_FRAMES, Pacer, become_realtime, is_silent, percentile, round};
+use super::{BLOCK_FRAMES, Pacer, become_realtime, block_duration, is_silent, percentile, round};
 
 /// How long the interleaved run lasts.
 pub struct Plan {
@@ -92,7 +92,7 @@ pub fn measure(
             auralis: Vec::with_capacity(timed),
             auralis_silent: 0,
         };
-        let mut pacer = Pacer::new();
+        let mut pacer = Pacer::new(block_duration());
         for period in 0..plan.warm_up_periods + timed {
             pacer.wait_for_next();
             let record = period >= plan.warm_up_periods;

@@ -340,7 +340,7 @@ fn run_trial(
         // Refused (no privilege), the trial still runs, with the policy named in the figures.
         become_realtime();
         let mut wakes = Vec::with_capacity(warm_up_periods);
-        let mut pacer = Pacer::new();
+        let mut pacer = Pacer::new(period);
         let mut restarted = true;
         for _ in 0..warm_up_periods {
             let due = pacer.wait_for_next();
@@ -365,7 +365,7 @@ fn run_trial(
         // clock starts again after it, and a few periods pass before the judging starts.
         let cpu_before = thread_cpu()?;
         let measured_from = Instant::now();
-        let mut pacer = Pacer::new();
+        let mut pacer = Pacer::new(period);
         for _ in 0..SETTLE_PERIODS {
             pacer.wait_for_next();
             for which in 0..count {
@@ -471,7 +471,7 @@ fn floor(plan: &Plan) -> Result<Floor> {
         let policy = become_realtime();
         let periods = periods(plan.trial_s);
         let mut wakes = Vec::with_capacity(periods);
-        let mut pacer = Pacer::new();
+        let mut pacer = Pacer::new(period);
         for _ in 0..periods {
             let due = pacer.wait_for_next();
             wakes.push(due.elapsed());

@@ -44,6 +44,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use auralis_tests::audio_thread::{Pacer, become_realtime, is_silent};
 use auralis_tests::clap_host::{ClapBundle, ClapInstance, HostTransport, on_shared_audio_thread};
 use auralis_tests::{bundle_dir, target_dir};
 
@@ -189,7 +190,7 @@ fn start_playing(instance: &mut ClapInstance) -> Result<()> {
 /// going and its ring fills, as after a DAW's play button.
 fn paced_warm_up(instance: &mut ClapInstance, blocks: usize) -> Result<()> {
     on_shared_audio_thread(&mut [instance], |audio| {
-        let mut pacer = Pacer::new();
+        let mut pacer = Pacer::new(block_duration());
         for _ in 0..blocks {
             pacer.wait_for_next();
             audio.process(0, |block| block.frames = BLOCK_FRAMES)?;
@@ -201,67 +202,6 @@ fn paced_warm_up(instance: &mut ClapInstance, blocks: usize) -> Result<()> {
 /// The duration of one device period.
 fn block_duration() -> Duration {
     Duration::from_secs_f64(f64::from(BLOCK_FRAMES) / SAMPLE_RATE)
-}
-
-/// The clock of a 48 kHz audio device with [`BLOCK_FRAMES`]-frame periods: period n is due
-/// n periods after the first, and the host sleeps until then. A period that starts late does
-/// not move the later ones, as a device's clock does not wait for the host.
-struct Pacer {
-    start: Instant,
-    next_period: u32,
-    period: Duration,
-}
-
-impl Pacer {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            next_period: 0,
-            period: block_duration(),
-        }
-    }
-
-    /// Starts the clock again from now, as a device does after an xrun: the periods missed
-    /// are not made up.
-    fn restart(&mut self) {
-        self.start = Instant::now();
-        self.next_period = 0;
-    }
-
-    /// Sleeps until the next period is due and returns when it was due.
-    fn wait_for_next(&mut self) -> Instant {
-        let due = self.start + self.period * self.next_period;
-        self.next_period += 1;
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        due
-    }
-}
-
-/// The host audio thread's SCHED_FIFO priority: JACK's default for its clients' threads.
-const HOST_PRIORITY: i32 = 70;
-
-/// Puts the calling thread on SCHED_FIFO at [`HOST_PRIORITY`], as a DAW runs its audio thread,
-/// and names the policy it got for the figures: `SCHED_FIFO 70`, or `normal` and why. The
-/// plugins' own threads keep the normal policy, so on the host's core they wait for it, as
-/// they would in a DAW.
-fn become_realtime() -> String {
-    let param = libc::sched_param {
-        sched_priority: HOST_PRIORITY,
-    };
-    // SAFETY: `param` is a valid sched_param for the call to read; pid 0 is the calling thread.
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
-        format!("SCHED_FIFO {HOST_PRIORITY}")
-    } else {
-        format!(
-            "normal (SCHED_FIFO refused: {})",
-            std::io::Error::last_os_error()
-        )
-    }
-}
-
-/// Whether a block is exact digital silence on both channels.
-fn is_silent(left: &[f32], right: &[f32]) -> bool {
-    left.iter().chain(right).all(|&s| s == 0.0)
 }
 
 /// The value at quantile `q` (0..=1) of sorted `values`: the smallest value with at least

@@ -4,6 +4,7 @@
 
 use std::ffi::{CStr, c_void};
 
+use anyhow::{Context, Result};
 use clack_host::extensions::prelude::*;
 
 /// The extension's functions, as the plugin lays them out.
@@ -29,10 +30,22 @@ unsafe impl Extension for PluginTelemetry {
     }
 }
 
+/// Underruns the instance `plugin` has played since it was created, through `extension`, the
+/// plugin's telemetry extension if it has one.
+///
+/// # Errors
+/// If the plugin has no telemetry extension or no underrun count in it (it is not Auralis).
+pub fn underruns(extension: Option<PluginTelemetry>, plugin: &PluginSharedHandle) -> Result<u64> {
+    extension
+        .context("the plugin has no telemetry extension")?
+        .underruns(plugin)
+        .context("the plugin's telemetry extension has no underrun count")
+}
+
 impl PluginTelemetry {
     /// Underruns the instance has played since it was created, if the plugin implements the
     /// function.
-    pub fn underruns(&self, plugin: &PluginSharedHandle) -> Option<u64> {
+    fn underruns(&self, plugin: &PluginSharedHandle) -> Option<u64> {
         let underruns = plugin.use_extension(&self.0).underruns?;
         // SAFETY: the plugin's own function, called with its own instance. It is thread-safe;
         // it may wait for a lock that only creating and destroying instances take, which a

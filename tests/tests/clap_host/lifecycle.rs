@@ -9,17 +9,11 @@ use auralis_tests::clap_host::ClapInstance;
 
 use crate::child::{assert_child_passed, is_child, run_child};
 use crate::measure::{PITCH_CLASSES, best_transposition, chroma, format_chroma, strongest_class};
-use crate::new_instance;
+use crate::{engine_workers, new_instance};
 
 /// Threads of this process named like the plugin's engine workers.
 fn engine_threads() -> usize {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|comm| comm.trim() == "auralis-engine")
-        .count()
+    engine_workers().len()
 }
 
 /// Waits (briefly) for the engine thread count to reach `expected`: a new thread names itself

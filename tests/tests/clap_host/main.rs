@@ -58,6 +58,22 @@ fn new_instance() -> ClapInstance {
         .unwrap_or_else(|err| panic!("{err:#}"))
 }
 
+/// Thread ids of this process's engine workers, which the plugin names `auralis-engine`.
+fn engine_workers() -> Vec<libc::pid_t> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            (name.trim() == "auralis-engine")
+                .then(|| task.file_name().to_str()?.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
 fn param_event(instance: &ClapInstance, name: &str, time: u32, value: f64) -> InEvent {
     let param = instance.param(name).unwrap_or_else(|e| panic!("{e:#}")).id;
     InEvent::ParamValue { time, param, value }

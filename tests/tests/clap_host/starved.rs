@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use auralis_tests::audio_thread::{Pacer, become_realtime, is_silent};
 use auralis_tests::clap_host::{HostTransport, on_shared_audio_thread};
 
 use crate::child::{assert_child_passed, is_child, run_child};
-use crate::new_instance;
+use crate::{engine_workers, new_instance};
 
 const DONE: &str = "AURALIS-STARVED-DONE";
 const SAMPLE_RATE: f64 = 48_000.0;
@@ -84,18 +85,15 @@ fn starved_child() {
     let (warm, starved, recovered, policy) =
         on_shared_audio_thread(&mut [&mut instance], |audio| {
             let policy = become_realtime();
-            let start = Instant::now();
-            let mut next = 0u32;
+            let mut pacer = Pacer::new(period);
             let mut play = |length: Duration| -> anyhow::Result<Phase> {
                 let until = Instant::now() + length;
                 let mut phase = Phase::default();
                 while Instant::now() < until {
-                    let due = start + period * next;
-                    next += 1;
-                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    pacer.wait_for_next();
                     let block = audio.process(0, |block| block.frames = BLOCK_FRAMES)?;
                     phase.blocks += 1;
-                    phase.ends_silent = block.left.iter().chain(block.right).all(|&s| s == 0.0);
+                    phase.ends_silent = is_silent(block.left, block.right);
                     phase.silent_blocks += usize::from(phase.ends_silent);
                 }
                 phase.underruns = audio.underruns(0)?;
@@ -235,33 +233,5 @@ fn set_policy(tid: libc::pid_t, policy: libc::c_int) -> std::io::Result<()> {
     match unsafe { libc::sched_setscheduler(tid, policy, &param) } {
         0 => Ok(()),
         _ => Err(std::io::Error::last_os_error()),
-    }
-}
-
-/// Thread ids of this process's engine workers (`auralis-engine`).
-fn engine_workers() -> Vec<libc::pid_t> {
-    std::fs::read_dir("/proc/self/task")
-        .expect("list /proc/self/task")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let name = std::fs::read_to_string(entry.path().join("comm")).ok()?;
-            (name.trim() == "auralis-engine")
-                .then(|| entry.file_name().to_str()?.parse().ok())
-                .flatten()
-        })
-        .collect()
-}
-
-/// SCHED_FIFO for the calling thread, as a DAW's audio thread, if allowed; names what it got.
-fn become_realtime() -> String {
-    let param = libc::sched_param { sched_priority: 70 };
-    // SAFETY: a valid sched_param; pid 0 is the calling thread.
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
-        "SCHED_FIFO 70".into()
-    } else {
-        format!(
-            "normal (SCHED_FIFO refused: {})",
-            std::io::Error::last_os_error()
-        )
     }
 }
