@@ -19,6 +19,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Ends the process at once with status 0, from the signal handler's thread while the window,
+/// audio and engine threads still run. `std::process::exit` runs the C runtime's exit handlers
+/// and static destructors (Mesa's among them) while the window's drawing thread may still be
+/// using what they tear down; a fresh-clone test run once saw `run` die of SIGSEGV on SIGTERM,
+/// which is the likeliest cause.
+fn end_now() -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    #[cfg(unix)]
+    // SAFETY: `_exit` only ends the process; nothing of ours needs running after it.
+    unsafe {
+        libc::_exit(0)
+    }
+    #[cfg(not(unix))]
+    std::process::exit(0)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if let Err(problem) = auralis::logging::level_from_env() {
@@ -33,7 +50,7 @@ fn main() -> ExitCode {
         // device and the engine go with the process.
         if let Err(error) = ctrlc::set_handler(|| {
             eprintln!("auralis: stopping");
-            std::process::exit(0);
+            end_now();
         }) {
             eprintln!("auralis: Ctrl-C and SIGTERM will not stop the program: {error}");
         }
