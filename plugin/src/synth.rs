@@ -21,6 +21,7 @@ pub mod gpu;
 pub mod instrument;
 pub mod percussion;
 pub mod renderer;
+mod turns;
 pub mod voice;
 
 pub use allocator::{NoteRequest, VoiceAllocator};

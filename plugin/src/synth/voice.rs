@@ -7,10 +7,9 @@
 //! inside, which is inaudible at block lengths of a few milliseconds. Phases advance in f64 and
 //! wrap to 0..1, so after hours the pitch is exactly what it was.
 
-use std::f64::consts::TAU;
-
 use super::block::PartialParams;
 use super::instrument::{Instrument, MAX_PARTIALS};
+use super::turns::{cos_turns, sin_turns};
 
 /// Partials at or above this fraction of the sample rate are silent; between
 /// [`FADE_START_RATIO`] and it they fade. Below Nyquist with margin at every sample rate.
@@ -252,9 +251,10 @@ impl Voice {
             } else {
                 self.shapes[k] = f32::NAN;
             }
+            // As `advance_phases` would, with the frequency already in hand.
+            self.phases[k] = (self.phases[k] + freq * dt).fract();
         }
         self.shapes_age_s = age_end;
-        self.advance_phases(dt, age_start);
     }
 
     /// Recomputes the partials' spectral tilt gains if `brightness` (0..=1; anything else is
@@ -285,8 +285,8 @@ impl Voice {
             // Two sines at unrelated rates, weighted 0.3 and 0.2 around 0.5: a dip in 0..=1
             // that never repeats exactly, scaled by how deep this instrument breathes.
             let dip = 0.5
-                - 0.3 * self.swell_phase(k, age_s, 1.0).sin()
-                - 0.2 * self.swell_phase(k, age_s, SECOND_SWELL).sin();
+                - 0.3 * sin_turns(self.swell_phase(k, age_s, 1.0))
+                - 0.2 * sin_turns(self.swell_phase(k, age_s, SECOND_SWELL));
             1.0 - inst.breath as f64 * dip
         } else {
             1.0
@@ -299,10 +299,10 @@ impl Voice {
         (decay * swell * swept) as f32
     }
 
-    /// Phase in radians of partial `k`'s swell at `rate` × its `motion_hz`, at `age_s`.
+    /// Phase in turns of partial `k`'s swell at `rate` × its `motion_hz`, at `age_s`.
     fn swell_phase(&self, k: usize, age_s: f64, rate: f64) -> f64 {
         let spec = &self.instrument.partials[k];
-        TAU * (spec.motion_hz as f64 * rate * age_s + self.motion_offset * (k as f64 * rate + 1.0))
+        spec.motion_hz as f64 * rate * age_s + self.motion_offset * (k as f64 * rate + 1.0)
     }
 
     /// The spectral sweep's extra tilt exponent at `age_s`, 0..=`sweep`: 0 is the
@@ -312,8 +312,8 @@ impl Voice {
         if inst.sweep <= 0.0 {
             return 0.0;
         }
-        let phase = TAU * (inst.sweep_hz as f64 * age_s + 3.0 * self.motion_offset);
-        (inst.sweep as f64 * (0.5 + 0.5 * phase.sin())) as f32
+        let phase = inst.sweep_hz as f64 * age_s + 3.0 * self.motion_offset;
+        (inst.sweep as f64 * (0.5 + 0.5 * sin_turns(phase))) as f32
     }
 
     /// Frequency of partial `k` over the block starting at `age_s`, with the voice's `drift`:
@@ -323,7 +323,8 @@ impl Voice {
         let ratio = inst.partials[k].ratio as f64;
         let spread = if inst.spread_cents > 0.0 {
             // A few cents: 2^(c/1200) ≈ 1 + c·ln2/1200 to within 1e-7.
-            let cents = inst.spread_cents as f64 * self.swell_phase(k, age_s, SECOND_SWELL).cos();
+            let cents =
+                inst.spread_cents as f64 * cos_turns(self.swell_phase(k, age_s, SECOND_SWELL));
             1.0 + cents * (std::f64::consts::LN_2 / 1200.0)
         } else {
             1.0
@@ -334,18 +335,19 @@ impl Voice {
     /// Equal-power gains for the pan position at `age_s`.
     fn pan_gains(&self, age_s: f64) -> (f32, f32) {
         let inst = self.instrument;
-        let motion = inst.pan_motion as f64
-            * (TAU * (inst.pan_hz as f64 * age_s + self.motion_offset)).sin();
+        let motion =
+            inst.pan_motion as f64 * sin_turns(inst.pan_hz as f64 * age_s + self.motion_offset);
         let pan = (self.pan as f64 + motion).clamp(-1.0, 1.0);
-        let angle = (pan + 1.0) * std::f64::consts::FRAC_PI_4;
-        (angle.cos() as f32, angle.sin() as f32)
+        // A quarter turn across the field: hard left (1, 0) to hard right (0, 1).
+        let angle = (pan + 1.0) / 8.0;
+        (cos_turns(angle) as f32, sin_turns(angle) as f32)
     }
 
     /// Frequency multiplier of the slow pitch drift at `age_s`.
     fn drift_ratio(&self, age_s: f64) -> f64 {
         let inst = self.instrument;
         let cents = inst.drift_cents as f64
-            * (TAU * (inst.drift_hz as f64 * age_s + 2.0 * self.motion_offset)).sin();
+            * sin_turns(inst.drift_hz as f64 * age_s + 2.0 * self.motion_offset);
         (cents / 1200.0).exp2()
     }
 
