@@ -36,6 +36,7 @@ use crate::editor::{AuralisEditor, EditorShared};
 use crate::engine::{EngineConfig, EngineHandle, EngineSetup, NowPlayingFeed};
 use crate::monitor::{EngineStatus, MonitorSwitch};
 use crate::params::{AuralisParams, SharedParams};
+use crate::realtime::buffer::OutputGain;
 use crate::realtime::denormals::DenormalGuard;
 use crate::realtime::{
     EngineLink, HostTransport, LevelMeter, TapProducer, Telemetry, WaitPolicy, buffer, tap_ring_for,
@@ -74,6 +75,8 @@ struct Active {
     link: EngineLink,
     /// The audio thread's end of the monitor's tap, written while the monitor streams.
     tap: TapProducer,
+    /// The Gain parameter, applied to what leaves.
+    gain: OutputGain,
     /// Output levels for the GUI's meters.
     meter: LevelMeter,
 }
@@ -148,6 +151,7 @@ impl Auralis {
             engine,
             link,
             tap,
+            gain: OutputGain::default(),
             meter: LevelMeter::new(sample_rate),
         })
     }
@@ -284,7 +288,9 @@ impl Plugin for Auralis {
         active.link.send_notes(at_frame, frames, |event| {
             let _ = context.try_send_event(event);
         });
-        buffer::apply_gain(&self.params.gain_db.smoothed, left, right);
+        active
+            .gain
+            .apply(&self.params.gain_db.smoothed, left, right);
         active.meter.measure(left, right, &self.telemetry);
         if self.monitor.is_streaming() {
             // A full tap (the monitor fell behind) drops this block; the monitor flags the gap.

@@ -17,6 +17,11 @@ pub struct LevelMeter {
     mean_square: [f32; 2],
     /// Sample rate, Hz.
     sample_rate: f32,
+    /// The block length `keep` is for, frames (0: none yet).
+    keep_frames: usize,
+    /// How much of the smoothed mean square a block of `keep_frames` keeps: an `exp` once per
+    /// block length, not per block, since hosts keep their block length.
+    keep: f32,
 }
 
 impl LevelMeter {
@@ -25,6 +30,8 @@ impl LevelMeter {
         Self {
             mean_square: [0.0; 2],
             sample_rate: sample_rate.hz(),
+            keep_frames: 0,
+            keep: 0.0,
         }
     }
 
@@ -35,21 +42,50 @@ impl LevelMeter {
             if samples.is_empty() {
                 continue;
             }
-            let mut energy = 0.0f32;
-            let mut max = 0.0f32;
-            for &s in samples {
-                energy += s * s;
-                max = max.max(s.abs());
-            }
+            let (energy, max) = energy_and_peak(samples);
             let block_mean = energy / samples.len() as f32;
-            // Exact exponential smoothing over the block's duration, whatever its length.
-            let keep = (-(samples.len() as f32) / (RMS_TIME_CONSTANT_S * self.sample_rate)).exp();
+            let keep = self.keep_for(samples.len());
             let smoothed = block_mean + (self.mean_square[channel] - block_mean) * keep;
             self.mean_square[channel] = if smoothed.is_finite() { smoothed } else { 0.0 };
             peak[channel] = max;
         }
         telemetry.record_levels(peak, self.mean_square.map(f32::sqrt));
     }
+
+    /// Exact exponential smoothing over a block of `frames`, whatever its length.
+    fn keep_for(&mut self, frames: usize) -> f32 {
+        if frames != self.keep_frames {
+            self.keep_frames = frames;
+            self.keep = (-(frames as f32) / (RMS_TIME_CONSTANT_S * self.sample_rate)).exp();
+        }
+        self.keep
+    }
+}
+
+/// The sum of squares and the largest magnitude of `samples` (NaN counts in the sum, not in
+/// the peak). Kept in eight independent partial results: one running sum is a chain of
+/// dependent additions, an addition's latency per sample, and the compiler may not regroup a
+/// float sum by itself; in lanes it becomes a few vector operations per 8 samples.
+fn energy_and_peak(samples: &[f32]) -> (f32, f32) {
+    const LANES: usize = 8;
+    let larger = |a: f32, b: f32| if a > b { a } else { b };
+    let mut energy = [0.0f32; LANES];
+    let mut peak = [0.0f32; LANES];
+    let chunks = samples.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for lane in 0..LANES {
+            energy[lane] += chunk[lane] * chunk[lane];
+            peak[lane] = larger(chunk[lane].abs(), peak[lane]);
+        }
+    }
+    let mut energy: f32 = energy.iter().sum();
+    let mut peak = peak.into_iter().fold(0.0, larger);
+    for &s in rest {
+        energy += s * s;
+        peak = larger(s.abs(), peak);
+    }
+    (energy, peak)
 }
 
 #[cfg(test)]
@@ -72,6 +108,40 @@ mod tests {
         assert!((rms[0] - 0.5 / 2f32.sqrt()).abs() < 1e-3, "{rms:?}");
         let peaks = telemetry.take_peaks();
         assert!((peaks[1] - 0.5).abs() < 1e-3, "{peaks:?}");
+    }
+
+    #[test]
+    fn lanes_and_remainder_agree_with_a_plain_sum() {
+        // 131 samples: 16 chunks of 8 and a remainder of 3, the loudest in the remainder.
+        let samples: Vec<f32> = (0..131)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0)
+            .collect();
+        let (energy, peak) = energy_and_peak(&samples);
+        let plain: f32 = samples.iter().map(|s| s * s).sum();
+        assert!((energy - plain).abs() < 1e-4 * plain, "{energy} vs {plain}");
+        let loudest = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert_eq!(peak, loudest);
+        let (_, late) = energy_and_peak(&[0.1, 0.2, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.9]);
+        assert_eq!(late, 0.9, "a peak in the remainder counts");
+    }
+
+    #[test]
+    fn a_new_block_length_is_smoothed_for_its_own_duration() {
+        let telemetry = Telemetry::default();
+        let (mut short, mut long) = (
+            LevelMeter::new(SampleRate::DEFAULT),
+            LevelMeter::new(SampleRate::DEFAULT),
+        );
+        // 0.3 s of a level in 64-frame blocks or in one 14,400-frame block: the same smoothing.
+        for _ in 0..225 {
+            short.measure(&[0.5; 64], &[0.5; 64], &telemetry);
+        }
+        long.measure(&[0.5; 14_400], &[0.5; 14_400], &telemetry);
+        let (a, b) = (short.mean_square[0], long.mean_square[0]);
+        assert!((a - b).abs() < 1e-3 * b, "{a} vs {b}");
+        short.measure(&[0.0; 480], &[0.0; 480], &telemetry);
+        let expected = a * (-480.0f32 / (RMS_TIME_CONSTANT_S * 48_000.0)).exp();
+        assert!((short.mean_square[0] - expected).abs() < 1e-6);
     }
 
     #[test]

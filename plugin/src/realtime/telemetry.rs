@@ -186,13 +186,18 @@ impl Telemetry {
         )
     }
 
-    /// Records one block's levels (audio thread): the block's peak per channel and the smoothed
-    /// RMS per channel. Non-finite or negative values are recorded as 0.
+    /// Records one block's levels (audio thread, the only writer): the block's peak per channel
+    /// and the smoothed RMS per channel. Non-finite or negative values are recorded as 0.
     pub fn record_levels(&self, peak: [f32; 2], rms: [f32; 2]) {
         for channel in 0..2 {
             let level = |v: f32| if v.is_finite() && v > 0.0 { v } else { 0.0 };
-            self.audio.peak_bits[channel]
-                .fetch_max(level(peak[channel]).to_bits(), Ordering::Relaxed);
+            // A load and a store rather than `fetch_max`, which x86 runs as a locked
+            // compare-exchange loop. With one writer, a reader's `take_peaks` between the two
+            // can only make a peak show twice (the store puts back the larger of the two),
+            // never lose this block's.
+            let held = &self.audio.peak_bits[channel];
+            let bits = level(peak[channel]).to_bits();
+            held.store(bits.max(held.load(Ordering::Relaxed)), Ordering::Relaxed);
             self.audio.rms_bits[channel].store(level(rms[channel]).to_bits(), Ordering::Relaxed);
         }
     }
