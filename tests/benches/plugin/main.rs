@@ -21,6 +21,13 @@
 //!   - `callback_p999_over_floor`, `callback_p999_over_gain_plugin`: the run is cut into
 //!     windows of consecutive periods; in each, Auralis's p99.9 over the other subject's p99.9
 //!     of the same window; the median over the windows.
+//!   - What the p99.9 ratios rest on: `callback_machine_interruptions_per_s`, how often the
+//!     machine takes the host thread away for 10 µs or more (counted first, the thread reading
+//!     the clock in a tight loop), and `callback_machine_hits_per_window`, how many of those
+//!     land inside Auralis's calls of one window at its median duration. From about one on,
+//!     the interruptions make the p99.9s, the run warns, and `callback_p50_over_gain_plugin`,
+//!     the medians' ratio, is the figure that compares the code; `callback_floor_p999_over_p50`
+//!     shows the same from the floor's side.
 //! - `instances_realtime` ([`instances`]): how many Auralis instances (all playing, each with
 //!   its own seed) one host audio thread runs at 48 kHz / 128 frames without an underrun for
 //!   20 s, found by a search upwards then a bisection (at most 128); with the engine threads'
