@@ -40,14 +40,14 @@ pub fn cos_turns(turns: f64) -> f64 {
 /// `turns` less the nearest whole number of turns: -½..=½, exactly.
 fn reduce(turns: f64) -> f64 {
     // Adding and subtracting 1.5·2⁵² rounds to the nearest integer in the FPU's own rounding:
-    // the portable build has no SSE4.1 `roundsd`, and `f64::round` would be a libm call. Beyond
-    // 2⁵¹ every f64 is a whole or half turn, whose sine is 0.
+    // the portable build has no SSE4.1 `roundsd`, and `f64::round` would be a libm call.
     const ROUNDER: f64 = 6_755_399_441_055_744.0;
     if turns.abs() < 2_251_799_813_685_248.0 {
         turns - ((turns + ROUNDER) - ROUNDER)
     } else {
-        // 0 for a finite phase, NaN for NaN and infinity.
-        turns * 0.0
+        // Beyond 2⁵¹ every f64 is a whole or half turn, and `%` keeps which, exactly (a libm
+        // call, on a path no voice reaches); NaN and infinity give NaN.
+        turns % 1.0
     }
 }
 
@@ -126,6 +126,11 @@ mod tests {
         assert!(sin_turns(f64::INFINITY).is_nan());
         assert!(cos_turns(f64::NEG_INFINITY).is_nan());
         assert_eq!(sin_turns(1e300), 0.0);
+        assert!((cos_turns(1e300) - 1.0).abs() < 1e-13);
         assert_eq!(sin_turns(-3.0e15).abs(), 0.0);
+        // 2⁵¹ + ½: a half turn past a whole number, where the rounding trick no longer holds.
+        let half_past = 2_251_799_813_685_248.5;
+        assert!((cos_turns(half_past) + 1.0).abs() < 1e-13);
+        assert!(sin_turns(half_past).abs() < 1e-15);
     }
 }

@@ -25,7 +25,7 @@
 //!     machine takes the host thread away for 10 µs or more (counted first, the thread reading
 //!     the clock in a tight loop), and `callback_machine_hits_per_window`, how many of those
 //!     land inside Auralis's calls of one window at its median duration. From about one on,
-//!     the interruptions make the p99.9s, the run warns, and `callback_p50_over_gain_plugin`,
+//!     the interruptions can make the p99.9s, the run warns, and `callback_p50_over_gain_plugin`,
 //!     the medians' ratio, is the figure that compares the code; `callback_floor_p999_over_p50`
 //!     shows the same from the floor's side.
 //! - `instances_realtime` ([`instances`]): how many Auralis instances (all playing, each with
