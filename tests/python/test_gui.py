@@ -102,7 +102,10 @@ def standalone() -> Path:
 
 
 def artifacts() -> Path:
-    path = Path(os.environ.get("AURALIS_ARTIFACTS", "target/test-artifacts"))
+    # The default is the workspace's target/, wherever pytest was started from: relative to the
+    # working directory, a run from tests/python wrote into the source tree.
+    default = Path(__file__).resolve().parents[2] / "target" / "test-artifacts"
+    path = Path(os.environ.get("AURALIS_ARTIFACTS", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
