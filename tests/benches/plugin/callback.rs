@@ -180,10 +180,8 @@ pub fn measure(
     // flipped between runs with where the interruptions landed (0.97 and 26.8 × the floor in
     // two quick runs of one build at 1.1 hits). The medians compare the code on any machine.
     let p50 = |values: &[u64]| percentile(values, 0.5).max(1) as f64;
-    put(
-        "callback_p50_over_gain_plugin",
-        round(p50(&auralis) / p50(&gain), 2),
-    );
+    let p50_over_gain = p50(&auralis) / p50(&gain);
+    put("callback_p50_over_gain_plugin", round(p50_over_gain, 2));
     put(
         "callback_floor_p999_over_p50",
         round(percentile(&floor, 0.999) as f64 / p50(&floor), 1),
@@ -199,8 +197,8 @@ pub fn measure(
             "warning: this machine interrupts a realtime thread for {INTERRUPTION_US} µs or more \
              {interruptions_per_s:.0} times a second, about {hits:.1} times within Auralis's \
              calls of each window: the p99.9 ratios compare where those interruptions landed \
-             more than the code; the medians compare the code (Auralis {:.2}× the gain plugin)",
-            p50(&auralis) / p50(&gain)
+             more than the code; the medians compare the code (Auralis {p50_over_gain:.2}× the \
+             gain plugin)"
         );
     }
     put("callback_host_policy", policy.into());

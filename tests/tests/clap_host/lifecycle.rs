@@ -11,19 +11,14 @@ use crate::child::{assert_child_passed, is_child, run_child};
 use crate::measure::{PITCH_CLASSES, best_transposition, chroma, format_chroma, strongest_class};
 use crate::{engine_workers, new_instance};
 
-/// Threads of this process named like the plugin's engine workers.
-fn engine_threads() -> usize {
-    engine_workers().len()
-}
-
 /// Waits (briefly) for the engine thread count to reach `expected`: a new thread names itself
 /// a moment after it starts.
 fn assert_engine_threads(expected: usize, when: &str) {
     let start = Instant::now();
-    while engine_threads() != expected && start.elapsed() < Duration::from_secs(2) {
+    while engine_workers().len() != expected && start.elapsed() < Duration::from_secs(2) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(engine_threads(), expected, "engine threads {when}");
+    assert_eq!(engine_workers().len(), expected, "engine threads {when}");
 }
 
 /// Plays single blocks until one is not silent. This host calls `process()` back to back, far
